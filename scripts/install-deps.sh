@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package that the build, the tests, the benchmarks
+# and the demo need. Idempotent: when everything is present it only checks.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git
+  libavformat-dev libavcodec-dev libavfilter-dev libavutil-dev
+  libswresample-dev libswscale-dev
+  libsqlite3-dev libcpp-httplib-dev nlohmann-json3-dev libcli11-dev
+  libspdlog-dev libfmt-dev
+  libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us pocketsphinx
+  libopenblas-dev libfftw3-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  flite ffmpeg python3-numpy
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

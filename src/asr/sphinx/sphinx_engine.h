@@ -1,0 +1,16 @@
+// The PocketSphinx engine on Debian's US-English model: the embedded default.
+#pragma once
+
+#include <memory>
+
+#include "asr/engine.h"
+
+namespace sf::asr::sphinx {
+
+// Loads the acoustic model, language model and dictionary. options.model
+// may name a model folder holding en-us/, en-us.lm.bin and
+// cmudict-en-us.dict; empty means Debian's pocketsphinx-en-us. Each engine
+// holds its own decoder (about 30 MB); make one per thread.
+Result<std::unique_ptr<Engine>> create_engine(const EngineOptions& options);
+
+}  // namespace sf::asr::sphinx

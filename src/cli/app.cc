@@ -1,0 +1,61 @@
+#include "cli/app.h"
+
+#include <cstdio>
+#include <string>
+
+#include "cli/exit_codes.h"
+#include "core/log.h"
+
+namespace sf::cli {
+
+int exit_code_for(const Status& status) {
+  switch (status.code()) {
+    case Code::kOk: return kExitOk;
+    case Code::kInvalidArgument: return kExitUsage;
+    case Code::kNotFound:
+    case Code::kBadMedia:
+    case Code::kCorrupt:
+    case Code::kUnsupported: return kExitBadInput;
+    case Code::kPermission: return kExitOutput;
+    case Code::kNoMatch: return kExitNoMatch;
+    default: return kExitError;
+  }
+}
+
+int run(int argc, char** argv) {
+  CLI::App app{"studioflow: searchable speech and supercuts from video"};
+  app.require_subcommand(1);
+  std::string level = "info";
+  bool quiet = false;
+  app.add_option("--log-level", level, "trace|debug|info|warn|error|off")->capture_default_str();
+  app.add_flag("-q,--quiet", quiet, "only warnings and errors");
+  app.set_version_flag("--version", std::string("studioflow ") + SF_VERSION);
+
+  std::vector<Command> commands;
+  register_supercut(app, commands);
+  register_transcribe(app, commands);
+  register_gpu(app, commands);
+  register_whisper_tools(app, commands);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitUsage;
+  }
+
+  log::Level lv = log::Level::kInfo;
+  if (!log::parse_level(level, &lv)) {
+    std::fprintf(stderr, "studioflow: unknown --log-level '%s'\n", level.c_str());
+    return kExitUsage;
+  }
+  if (quiet && lv < log::Level::kWarn) lv = log::Level::kWarn;
+  log::init(lv);
+
+  for (auto& c : commands) {
+    if (c.app->parsed()) return c.run();
+  }
+  return kExitUsage;
+}
+
+}  // namespace sf::cli

@@ -1,0 +1,71 @@
+#include "media/probe.h"
+
+#include "media/av.h"
+
+namespace sf::media {
+
+const StreamInfo* MediaInfo::video() const {
+  for (const auto& s : streams) {
+    if (s.kind == "video" && !s.attached_picture) return &s;
+  }
+  return nullptr;
+}
+
+const StreamInfo* MediaInfo::audio() const {
+  for (const auto& s : streams) {
+    if (s.kind == "audio") return &s;
+  }
+  return nullptr;
+}
+
+Result<MediaInfo> probe(const std::string& path) {
+  SF_ASSIGN_OR_RETURN(InputFormatPtr fmt, open_input(path));
+  MediaInfo info;
+  info.path = path;
+  info.format = fmt->iformat->name;
+  if (fmt->duration != AV_NOPTS_VALUE) info.duration = static_cast<double>(fmt->duration) / AV_TIME_BASE;
+  // Prefer the streams libav itself would pick.
+  int best_video = av_find_best_stream(fmt.get(), AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
+  int best_audio = av_find_best_stream(fmt.get(), AVMEDIA_TYPE_AUDIO, -1, -1, nullptr, 0);
+  for (unsigned i = 0; i < fmt->nb_streams; ++i) {
+    const AVStream* st = fmt->streams[i];
+    const AVCodecParameters* par = st->codecpar;
+    StreamInfo s;
+    s.index = static_cast<int>(i);
+    const char* kind = av_get_media_type_string(par->codec_type);
+    s.kind = kind != nullptr ? kind : "unknown";
+    s.codec = avcodec_get_name(par->codec_id);
+    if (st->duration != AV_NOPTS_VALUE) s.duration = static_cast<double>(st->duration) * av_q2d(st->time_base);
+    if (par->codec_type == AVMEDIA_TYPE_VIDEO) {
+      s.width = par->width;
+      s.height = par->height;
+      AVRational r = st->avg_frame_rate.num > 0 ? st->avg_frame_rate : st->r_frame_rate;
+      s.fps = r.den > 0 ? av_q2d(r) : 0;
+      s.attached_picture = (st->disposition & AV_DISPOSITION_ATTACHED_PIC) != 0;
+    } else if (par->codec_type == AVMEDIA_TYPE_AUDIO) {
+      s.sample_rate = par->sample_rate;
+      s.channels = par->ch_layout.nb_channels;
+    }
+    info.streams.push_back(std::move(s));
+  }
+  // Put the best streams first so video()/audio() return them.
+  auto promote = [&](int idx) {
+    if (idx < 0) return;
+    for (size_t j = 0; j < info.streams.size(); ++j) {
+      if (info.streams[j].index == idx && j != 0) {
+        StreamInfo s = info.streams[j];
+        info.streams.erase(info.streams.begin() + static_cast<long>(j));
+        info.streams.insert(info.streams.begin(), s);
+        return;
+      }
+    }
+  };
+  promote(best_audio);
+  promote(best_video);
+  if (info.duration <= 0) {
+    for (const auto& s : info.streams) info.duration = std::max(info.duration, s.duration);
+  }
+  return info;
+}
+
+}  // namespace sf::media
