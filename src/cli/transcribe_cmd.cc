@@ -1,10 +1,68 @@
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include "asr/formats.h"
 #include "cli/app.h"
+#include "cli/common.h"
+#include "cli/exit_codes.h"
+#include "cli/progress.h"
+#include "core/files.h"
+#include "core/log.h"
 
 namespace sf::cli {
+namespace {
+
+struct TranscribeFlags {
+  std::vector<std::string> inputs;
+  std::string format = "json";
+  std::string out_dir;
+  pipeline::TranscribeOptions opts;
+};
+
+int run_transcribe(const TranscribeFlags& f) {
+  auto format = asr::parse_transcript_format(f.format);
+  if (!format.ok()) return fail(format.status());
+  namespace fs = std::filesystem;
+  if (!f.out_dir.empty()) {
+    std::error_code ec;
+    if (!fs::is_directory(f.out_dir, ec)) {
+      return fail(not_found("output folder " + f.out_dir + " does not exist"));
+    }
+    Status s = check_output_path((fs::path(f.out_dir) / "x").string());
+    if (!s.ok()) return fail(s);
+  }
+  Progress progress("transcribe", log::current_level() <= log::Level::kInfo);
+  auto result = pipeline::transcribe_inputs(f.inputs, f.opts,
+                                            [&](double d, double t) { progress.update(d, t); });
+  progress.finish();
+  if (!result.ok()) return fail(result.status());
+  for (const auto& it : *result) {
+    nlohmann::json extra = {{"input", it.path}, {"duration", it.duration},
+                            {"engine", f.opts.engine.engine}};
+    std::string text = asr::render(it.transcript, *format, extra);
+    if (f.out_dir.empty()) {
+      std::cout << text;
+      continue;
+    }
+    fs::path out = fs::path(f.out_dir) / fs::path(it.path).filename().replace_extension(asr::extension(*format));
+    Status s = write_file_atomic(out.string(), text);
+    if (!s.ok()) return fail(s);
+    SF_LOG_INFO("wrote {}", out.string());
+  }
+  return kExitOk;
+}
+
+}  // namespace
 
 void register_transcribe(CLI::App& app, std::vector<Command>& out) {
-  (void)app;
-  (void)out;
+  auto flags = std::make_shared<TranscribeFlags>();
+  CLI::App* cmd = app.add_subcommand("transcribe", "word-timed transcripts of media files");
+  cmd->add_option("-i,--input", flags->inputs, "input media files")->required();
+  cmd->add_option("--format", flags->format, "json | srt | vtt | txt")->capture_default_str();
+  cmd->add_option("-o,--out-dir", flags->out_dir, "write <input name>.<format> files here (default: stdout)");
+  add_engine_flags(cmd, &flags->opts);
+  out.push_back({cmd, [flags] { return run_transcribe(*flags); }});
 }
 
 }  // namespace sf::cli

@@ -1,0 +1,89 @@
+#include "asr/formats.h"
+
+#include <cmath>
+#include <cstdio>
+
+namespace sf::asr {
+namespace {
+
+std::string timestamp(double t, char frac_sep) {
+  if (t < 0) t = 0;
+  auto ms = static_cast<long long>(std::llround(t * 1000.0));
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%02lld:%02lld:%02lld%c%03lld", ms / 3600000, (ms / 60000) % 60,
+                (ms / 1000) % 60, frac_sep, ms % 1000);
+  return buf;
+}
+
+}  // namespace
+
+Result<TranscriptFormat> parse_transcript_format(std::string_view name) {
+  if (name == "json") return TranscriptFormat::kJson;
+  if (name == "srt") return TranscriptFormat::kSrt;
+  if (name == "vtt") return TranscriptFormat::kVtt;
+  if (name == "txt") return TranscriptFormat::kTxt;
+  return invalid_argument("unknown transcript format '" + std::string(name) +
+                          "' (expected json, srt, vtt or txt)");
+}
+
+std::string_view extension(TranscriptFormat f) {
+  switch (f) {
+    case TranscriptFormat::kJson: return ".json";
+    case TranscriptFormat::kSrt: return ".srt";
+    case TranscriptFormat::kVtt: return ".vtt";
+    case TranscriptFormat::kTxt: return ".txt";
+  }
+  return ".txt";
+}
+
+nlohmann::json to_json(const Transcript& t) {
+  nlohmann::json segs = nlohmann::json::array();
+  for (const auto& s : t.segments) {
+    nlohmann::json words = nlohmann::json::array();
+    for (const auto& w : s.words) {
+      words.push_back({{"word", w.text}, {"start", w.start}, {"end", w.end}, {"probability", w.probability}});
+    }
+    segs.push_back({{"start", s.start}, {"end", s.end}, {"text", s.text}, {"words", words}});
+  }
+  return {{"language", t.language}, {"segments", segs}};
+}
+
+std::string to_srt(const Transcript& t) {
+  std::string out;
+  int n = 0;
+  for (const auto& s : t.segments) {
+    out += std::to_string(++n) + "\n" + timestamp(s.start, ',') + " --> " + timestamp(s.end, ',') + "\n" +
+           s.text + "\n\n";
+  }
+  return out;
+}
+
+std::string to_vtt(const Transcript& t) {
+  std::string out = "WEBVTT\n\n";
+  for (const auto& s : t.segments) {
+    out += timestamp(s.start, '.') + " --> " + timestamp(s.end, '.') + "\n" + s.text + "\n\n";
+  }
+  return out;
+}
+
+std::string to_txt(const Transcript& t) {
+  std::string out;
+  for (const auto& s : t.segments) out += s.text + "\n";
+  return out;
+}
+
+std::string render(const Transcript& t, TranscriptFormat f, const nlohmann::json& extra) {
+  switch (f) {
+    case TranscriptFormat::kJson: {
+      nlohmann::json j = to_json(t);
+      if (extra.is_object()) j.update(extra);
+      return j.dump(2) + "\n";
+    }
+    case TranscriptFormat::kSrt: return to_srt(t);
+    case TranscriptFormat::kVtt: return to_vtt(t);
+    case TranscriptFormat::kTxt: return to_txt(t);
+  }
+  return {};
+}
+
+}  // namespace sf::asr

@@ -1,0 +1,51 @@
+// Splitting a stream of 16 kHz audio into segments at silences.
+//
+// Segments are what transcription workers process independently, so a cut
+// must not fall inside a word: the segmenter cuts at the first pause of at
+// least `min_pause` after `min_length`, and if none comes before
+// `max_length`, at the quietest 100 ms inside the last third of the window.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <vector>
+
+namespace sf::pipeline {
+
+struct SegmenterOptions {
+  int sample_rate = 16000;
+  double min_length = 4.0;   // seconds before a pause may end a segment
+  double max_length = 30.0;  // hard limit of one segment
+  double min_pause = 0.25;   // seconds of quiet that make a pause
+};
+
+struct AudioSegment {
+  int64_t first_sample = 0;  // position of samples[0] in the input
+  std::vector<float> samples;
+  bool silent = false;       // nothing above the silence threshold
+};
+
+// Streaming segmenter. Not thread-safe. Feed blocks with push(); each
+// complete segment is handed to the callback; finish() flushes the rest.
+class Segmenter {
+ public:
+  using Sink = std::function<void(AudioSegment)>;
+  Segmenter(SegmenterOptions options, Sink sink);
+
+  void push(std::span<const float> block);
+  void finish();
+
+ private:
+  void cut(size_t at);
+  size_t find_cut() const;
+  float frame_db(size_t frame) const;
+
+  SegmenterOptions opt_;
+  Sink sink_;
+  std::vector<float> buf_;     // samples not yet emitted
+  int64_t buf_start_ = 0;      // input position of buf_[0]
+  float noise_floor_db_ = -90; // running estimate of the quiet level
+};
+
+}  // namespace sf::pipeline

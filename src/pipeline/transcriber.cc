@@ -1,0 +1,137 @@
+#include "pipeline/transcriber.h"
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "core/bounded_queue.h"
+#include "core/log.h"
+#include "media/audio.h"
+#include "pipeline/segmenter.h"
+
+namespace sf::pipeline {
+namespace {
+
+struct Job {
+  size_t input = 0;
+  size_t index = 0;  // segment number within the input
+  AudioSegment segment;
+};
+
+// First error wins; later ones are dropped.
+class ErrorSlot {
+ public:
+  void set(Status s) {
+    std::lock_guard lock(mu_);
+    if (status_.ok()) status_ = std::move(s);
+    failed_ = true;
+  }
+  bool failed() const { return failed_; }
+  Status get() {
+    std::lock_guard lock(mu_);
+    return status_;
+  }
+
+ private:
+  std::mutex mu_;
+  Status status_;  // GUARDED_BY(mu_)
+  std::atomic<bool> failed_{false};
+};
+
+}  // namespace
+
+Result<std::vector<InputTranscript>> transcribe_inputs(const std::vector<std::string>& paths,
+                                                       const TranscribeOptions& options,
+                                                       const ProgressFn& progress) {
+  int workers = options.workers > 0 ? options.workers
+                                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<InputTranscript> out(paths.size());
+  std::vector<std::map<size_t, asr::Transcript>> parts(paths.size());
+  std::mutex parts_mu;
+  ErrorSlot error;
+  BoundedQueue<Job> queue(static_cast<size_t>(workers) * 2);
+  std::atomic<double> done{0};
+  double total = 0;
+
+  // Open every input first: a bad input fails before any work starts.
+  std::vector<std::unique_ptr<media::AudioReader>> readers;
+  for (const auto& p : paths) {
+    SF_ASSIGN_OR_RETURN(auto r, media::AudioReader::open(p, asr::kSampleRate));
+    total += r->duration();
+    readers.push_back(std::move(r));
+  }
+
+  std::vector<std::thread> threads;
+  for (int w = 0; w < workers; ++w) {
+    threads.emplace_back([&, w] {
+      // Each worker builds its own engine on its own thread.
+      auto engine = asr::create_engine(options.engine);
+      if (!engine.ok()) {
+        error.set(engine.status());
+        queue.close();
+        return;
+      }
+      SF_LOG_DEBUG("transcription worker {} ready ({})", w, (*engine)->name());
+      while (auto job = queue.get()) {
+        if (error.failed()) continue;  // drain
+        const double seconds = static_cast<double>(job->segment.samples.size()) / asr::kSampleRate;
+        asr::Transcript t;
+        if (!job->segment.silent) {
+          const double offset = static_cast<double>(job->segment.first_sample) / asr::kSampleRate;
+          auto r = (*engine)->transcribe(job->segment.samples, offset);
+          if (!r.ok()) {
+            error.set(r.status().with_context(paths[job->input]));
+            queue.close();
+            continue;
+          }
+          t = std::move(r).value();
+        }
+        {
+          std::lock_guard lock(parts_mu);
+          parts[job->input][job->index] = std::move(t);
+        }
+        double now = done.load();
+        while (!done.compare_exchange_weak(now, now + seconds)) {
+        }
+        if (progress) progress(now + seconds, total);
+      }
+    });
+  }
+
+  SegmenterOptions sopt;
+  sopt.max_length = options.max_segment;
+  std::vector<float> block(asr::kSampleRate);
+  for (size_t i = 0; i < paths.size() && !error.failed(); ++i) {
+    size_t index = 0;
+    int64_t samples = 0;
+    Segmenter seg(sopt, [&](AudioSegment s) {
+      queue.put(Job{i, index++, std::move(s)});
+    });
+    for (;;) {
+      auto n = readers[i]->read(block);
+      if (!n.ok()) {
+        error.set(n.status());
+        break;
+      }
+      if (*n == 0 || error.failed()) break;
+      samples += static_cast<int64_t>(*n);
+      seg.push(std::span<const float>(block.data(), *n));
+    }
+    seg.finish();
+    readers[i].reset();
+    out[i].path = paths[i];
+    out[i].duration = static_cast<double>(samples) / asr::kSampleRate;
+  }
+  queue.close();
+  for (auto& t : threads) t.join();
+  if (error.failed()) return error.get();
+
+  for (size_t i = 0; i < paths.size(); ++i) {
+    for (auto& [idx, t] : parts[i]) out[i].transcript.append(std::move(t));
+    if (out[i].transcript.language.empty()) out[i].transcript.language = "en";
+  }
+  return out;
+}
+
+}  // namespace sf::pipeline

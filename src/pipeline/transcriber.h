@@ -1,0 +1,41 @@
+// Transcribing many inputs with a pool of engine instances.
+//
+// Each input's audio is streamed (media::AudioReader), split at silences
+// (Segmenter) and queued; `workers` threads, each owning one Engine, take
+// segments as they come, so decoding, segmentation and recognition overlap
+// and memory stays bounded by the queue. Results are reassembled in
+// (input, time) order whatever finishes first.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "asr/engine.h"
+#include "core/status.h"
+
+namespace sf::pipeline {
+
+struct TranscribeOptions {
+  asr::EngineOptions engine;
+  int workers = 0;  // engine instances; 0 = one per CPU core
+  double max_segment = 30.0;  // seconds
+};
+
+struct InputTranscript {
+  std::string path;
+  double duration = 0;  // seconds of audio decoded
+  asr::Transcript transcript;
+};
+
+// Called from any thread with the seconds of audio transcribed so far and
+// the total (0 when unknown). May be empty.
+using ProgressFn = std::function<void(double done, double total)>;
+
+// Transcribes every input. The first error stops the work and is returned
+// with the input's path in its message. Thread-safe to call from one thread.
+Result<std::vector<InputTranscript>> transcribe_inputs(const std::vector<std::string>& paths,
+                                                       const TranscribeOptions& options,
+                                                       const ProgressFn& progress = {});
+
+}  // namespace sf::pipeline
