@@ -117,7 +117,9 @@ Result<std::unique_ptr<Engine>> create_engine(const EngineOptions& options) {
     }
   }
   cmd_ln_t* config = cmd_ln_init(nullptr, ps_args(), TRUE, "-hmm", hmm.c_str(), "-lm", lm.c_str(),
-                                 "-dict", dict.c_str(), "-logfn", "/dev/null", nullptr);
+                                 "-dict", dict.c_str(), "-logfn", "/dev/null",
+                                 // Keep every frame so word times count from the segment start.
+                                 "-remove_silence", "no", nullptr);
   if (config == nullptr) return internal_error("pocketsphinx: invalid configuration");
   ps_decoder_t* ps = ps_init(config);
   if (ps == nullptr) {
