@@ -43,8 +43,10 @@ TEST(ClipValidate, ErrorsNameTheFlag) {
   };
   const double nan = std::numeric_limits<double>::quiet_NaN();
   std::vector<Case> cases = {
-      {options(-1, 1, 2), "--padding-before"}, {options(1, -0.5, 2), "--padding-after"},
-      {options(1, 1, -1), "--merge-gap"},      {options(nan, 1, 2), "--padding-before"},
+      {options(-1, 1, 2), "--padding-before"},
+      {options(1, -0.5, 2), "--padding-after"},
+      {options(1, 1, -1), "--merge-gap"},
+      {options(nan, 1, 2), "--padding-before"},
       {options(1, 1, std::numeric_limits<double>::infinity()), "--merge-gap"},
   };
   ClipOptions zero_len;
@@ -65,7 +67,8 @@ TEST(ClipValidate, ErrorsNameTheFlag) {
     EXPECT_EQ(s.code(), Code::kInvalidArgument);
     EXPECT_EQ(s.message().rfind(c.flag, 0), 0u) << s.message();
   }
-  EXPECT_EQ(validate(options(-1, 1, 2)).message(), "--padding-before must be a number >= 0, got -1");
+  EXPECT_EQ(validate(options(-1, 1, 2)).message(),
+            "--padding-before must be a number >= 0, got -1");
 }
 
 TEST(PlanClips, PadsEachMatch) {
@@ -110,8 +113,8 @@ TEST(PlanClips, MatchPastTheKnownEndIsDropped) {
 
 TEST(PlanClips, GapEqualToMergeGapMerges) {
   // Padded: [9, 12] and [14, 17]: the gap is exactly 2.
-  auto clips = plan_clips({match(0, 10, 11, {"a"}), match(0, 15, 16, {"b"})}, kLong,
-                          options(1, 1, 2));
+  auto clips =
+      plan_clips({match(0, 10, 11, {"a"}), match(0, 15, 16, {"b"})}, kLong, options(1, 1, 2));
   ASSERT_EQ(clips.size(), 1u);
   EXPECT_DOUBLE_EQ(clips[0].start, 9.0);
   EXPECT_DOUBLE_EQ(clips[0].end, 17.0);
@@ -125,8 +128,8 @@ TEST(PlanClips, GapEqualToMergeGapMergesDespiteRounding) {
 }
 
 TEST(PlanClips, GapJustAboveMergeGapDoesNotMerge) {
-  auto clips = plan_clips({match(0, 10, 11, {"a"}), match(0, 15.01, 16, {"b"})}, kLong,
-                          options(1, 1, 2));
+  auto clips =
+      plan_clips({match(0, 10, 11, {"a"}), match(0, 15.01, 16, {"b"})}, kLong, options(1, 1, 2));
   ASSERT_EQ(clips.size(), 2u);
   EXPECT_DOUBLE_EQ(clips[0].end, 12.0);
   EXPECT_DOUBLE_EQ(clips[1].start, 14.01);
@@ -170,8 +173,8 @@ TEST(PlanClips, MergedWordsInTimeOrderEvenIfMatchesAreNot) {
 
 TEST(PlanClips, SameWordsFoundByTwoQueriesAreListedOnce) {
   // "new york city" [0, 3) contains "york" [1, 2); "new york" overlaps its start.
-  std::vector<Match> matches = {match(0, 0, 3, {"new", "york", "city"}),
-                                match(0, 1, 2, {"york"}), match(0, 0, 2, {"new", "york"})};
+  std::vector<Match> matches = {match(0, 0, 3, {"new", "york", "city"}), match(0, 1, 2, {"york"}),
+                                match(0, 0, 2, {"new", "york"})};
   auto clips = plan_clips(matches, kLong, options(1, 1, 0));
   ASSERT_EQ(clips.size(), 1u);
   EXPECT_EQ(clips[0].words, (Words{"new", "york", "city"}));

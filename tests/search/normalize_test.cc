@@ -39,10 +39,10 @@ TEST(NormalizeWord, QuotingApostrophesAreStripped) {
 }
 
 TEST(NormalizeWord, FoldsTypographicApostrophes) {
-  EXPECT_EQ(normalize_word("Don\u2019t"), "don't");   // right single quotation mark
-  EXPECT_EQ(normalize_word("don\u2018t"), "don't");   // left single quotation mark
-  EXPECT_EQ(normalize_word("don\u02BCt"), "don't");   // modifier letter apostrophe
-  EXPECT_EQ(normalize_word("\u2018word\u2019"), "word");  // typographic quotes around
+  EXPECT_EQ(normalize_word("Don\u2019t"), "don't");           // right single quotation mark
+  EXPECT_EQ(normalize_word("don\u2018t"), "don't");           // left single quotation mark
+  EXPECT_EQ(normalize_word("don\u02BCt"), "don't");           // modifier letter apostrophe
+  EXPECT_EQ(normalize_word("\u2018word\u2019"), "word");      // typographic quotes around
   EXPECT_EQ(normalize_word("\u201CQuoted\u201D"), "quoted");  // double quotes stripped
 }
 
@@ -121,7 +121,7 @@ TEST(NormalizeWord, Numbers) {
 
 TEST(NormalizeWord, InvisibleCharactersVanish) {
   EXPECT_EQ(normalize_word("co\u00ADoperate"), "cooperate");  // soft hyphen
-  EXPECT_EQ(normalize_word("\uFEFFword"), "word");             // byte-order mark
+  EXPECT_EQ(normalize_word("\uFEFFword"), "word");            // byte-order mark
   EXPECT_EQ(normalize_word("zero\u200Bwidth"), "zerowidth");
 }
 
