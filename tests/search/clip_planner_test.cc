@@ -199,6 +199,13 @@ TEST(PlanClips, IgnoresUnusableMatches) {
   EXPECT_EQ(clips[0].words, (Words{"backwards"}));
 }
 
+TEST(PlanClips, InstantMatchNeedsPadding) {
+  EXPECT_TRUE(plan_clips({match(0, 5, 5)}, kLong, options(0, 0, 0)).empty());
+  auto clips = plan_clips({match(0, 5, 5)}, kLong, options(0, 0.25, 0));
+  ASSERT_EQ(clips.size(), 1u);
+  EXPECT_DOUBLE_EQ(clips[0].end, 5.25);
+}
+
 TEST(PlanClips, NoMatchesNoClips) { EXPECT_TRUE(plan_clips({}, kLong, ClipOptions{}).empty()); }
 
 TEST(PlanClips, MaxClipsKeepsTheFirstInOrder) {
