@@ -1,10 +1,10 @@
 #include "search/clip_planner.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <utility>
-
-#include <fmt/format.h>
 
 namespace sf::search {
 namespace {
@@ -122,7 +122,8 @@ std::vector<Clip> plan_clips(std::vector<Match> matches, std::span<const double>
     drafts.push_back(std::move(d));
   }
 
-  if (options.max_clips && static_cast<std::size_t>(std::max(0, *options.max_clips)) < drafts.size()) {
+  if (options.max_clips &&
+      static_cast<std::size_t>(std::max(0, *options.max_clips)) < drafts.size()) {
     drafts.resize(static_cast<std::size_t>(std::max(0, *options.max_clips)));
   }
 

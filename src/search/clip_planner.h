@@ -60,8 +60,9 @@ Status validate(const ClipOptions& options);
 //     ignored.
 //  2. The range is clamped to [0, durations[input]]. A duration that is
 //     missing (input index past the end of `durations`), zero, negative or
-//     non-finite means "unknown": no upper clamp. A clip left with no length
-//     after clamping (a match entirely past the known end) is dropped.
+//     non-finite means "unknown": no upper clamp. A clip with no length (a
+//     match entirely past the known end, or an instant match without
+//     padding) is dropped.
 //  3. Clips of the same input that overlap, or whose gap is <= merge_gap
 //     (within kTimeEpsilon: a gap exactly equal to merge_gap merges), become
 //     one clip. Clips of different inputs never merge.

@@ -1,5 +1,7 @@
 #include "search/matcher.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <regex>
@@ -59,8 +61,8 @@ std::vector<std::vector<Token>> token_runs(std::span<const asr::Word> words, Mat
       parts = tokenize(word.text);
     }
     for (std::size_t p = 0; p < parts.size(); ++p) {
-      runs.back().push_back(Token{std::move(parts[p]), static_cast<int>(w), p == 0,
-                                  p + 1 == parts.size()});
+      runs.back().push_back(
+          Token{std::move(parts[p]), static_cast<int>(w), p == 0, p + 1 == parts.size()});
     }
   }
   return runs;
@@ -84,15 +86,18 @@ Result<MatchMode> parse_match_mode(std::string_view text) {
   if (lower == "exact") return MatchMode::kExact;
   if (lower == "prefix") return MatchMode::kPrefix;
   if (lower == "regex") return MatchMode::kRegex;
-  return invalid_argument("unknown match mode \"" + std::string(text) +
-                          "\" (expected exact, prefix or regex)");
+  return invalid_argument(
+      fmt::format("unknown match mode \"{}\" (expected exact, prefix or regex)", text));
 }
 
 std::string_view match_mode_name(MatchMode mode) {
   switch (mode) {
-    case MatchMode::kExact: return "exact";
-    case MatchMode::kPrefix: return "prefix";
-    case MatchMode::kRegex: return "regex";
+    case MatchMode::kExact:
+      return "exact";
+    case MatchMode::kPrefix:
+      return "prefix";
+    case MatchMode::kRegex:
+      return "regex";
   }
   return "unknown";
 }
@@ -105,15 +110,15 @@ Result<Matcher> Matcher::create(std::vector<std::string> queries, MatchMode mode
     auto q = std::make_shared<Query>();
     q->tokens = mode == MatchMode::kRegex ? split_whitespace(text) : tokenize(text);
     if (q->tokens.empty()) {
-      return invalid_argument("search query \"" + text + "\" contains no words");
+      return invalid_argument(fmt::format("search query \"{}\" contains no words", text));
     }
     if (mode == MatchMode::kRegex) {
       for (const std::string& piece : q->tokens) {
         try {
           q->regexes.emplace_back(piece, std::regex::ECMAScript | std::regex::icase);
         } catch (const std::regex_error& e) {
-          return invalid_argument("invalid regex \"" + piece + "\" in query \"" + text +
-                                  "\": " + e.what());
+          return invalid_argument(
+              fmt::format("invalid regex \"{}\" in query \"{}\": {}", piece, text, e.what()));
         }
       }
     }
@@ -148,9 +153,15 @@ std::vector<Match> Matcher::find(int input, std::span<const asr::Word> words) co
         for (std::size_t i = 0; i < n && ok; ++i) {
           const std::string& t = run[s + i].text;
           switch (mode_) {
-            case MatchMode::kExact: ok = t == q.tokens[i]; break;
-            case MatchMode::kPrefix: ok = t.starts_with(q.tokens[i]); break;
-            case MatchMode::kRegex: ok = regex_matches(t, q.regexes[i]); break;
+            case MatchMode::kExact:
+              ok = t == q.tokens[i];
+              break;
+            case MatchMode::kPrefix:
+              ok = t.starts_with(q.tokens[i]);
+              break;
+            case MatchMode::kRegex:
+              ok = regex_matches(t, q.regexes[i]);
+              break;
           }
         }
         if (!ok) continue;

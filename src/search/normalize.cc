@@ -49,6 +49,7 @@ Unit encode(char32_t cp, Kind kind) {
 
 // Windows-1252 assigns printable characters to 0x80..0x9F, where Latin-1 has
 // controls; subtitles saved by Windows tools use them for quotes and dashes.
+// clang-format off
 char32_t cp1252_byte(unsigned char b) {
   switch (b) {
     case 0x8A: return 0x160;
@@ -67,6 +68,7 @@ char32_t cp1252_byte(unsigned char b) {
     default: return b;
   }
 }
+// clang-format on
 
 bool is_continuation(unsigned char b) { return (b & 0xC0) == 0x80; }
 
@@ -120,11 +122,13 @@ constexpr std::string_view kLatin1 =
     "aaaaaa#ceeeeiiiidnooooo*ouuuuy#y";
 static_assert(kLatin1.size() == 0x40);
 
+// clang-format off
 // U+0100..U+017F in code point order; '#' marks Ĳ ĳ Œ œ (two letters each).
 constexpr std::string_view kLatinExtA =
     "aaaaaa" "cccccccc" "dddd" "eeeeeeeeee" "gggggggg" "hhhh" "iiiiiiiiii" "##" "jj" "kkk"
     "llllllllll" "nnnnnnnnn" "oooooo" "##" "rrrrrr" "ssssssss" "tttttt" "uuuuuuuuuuuu" "ww"
     "yyy" "zzzzzz" "s";
+// clang-format on
 static_assert(kLatinExtA.size() == 0x80);
 
 Kind ascii_kind(char c) {
@@ -137,6 +141,7 @@ Kind ascii_kind(char c) {
   return Kind::kPunct;
 }
 
+// clang-format off
 Unit fold(char32_t cp) {
   if (cp < 0x80) {
     char c = static_cast<char>(cp);
@@ -200,6 +205,7 @@ Unit fold(char32_t cp) {
   }
   return encode(cp, Kind::kLetter);
 }
+// clang-format on
 
 std::vector<Unit> fold_all(std::string_view text) {
   std::vector<Unit> units;
@@ -247,8 +253,8 @@ std::vector<std::string> tokenize(std::string_view text) {
     const Kind prev = i > 0 ? units[i - 1].kind : Kind::kSpace;
     const Kind next = i + 1 < units.size() ? units[i + 1].kind : Kind::kSpace;
     const bool in_word = is_word_char(prev) && is_word_char(next);
-    const bool in_number = prev == Kind::kDigit && next == Kind::kDigit &&
-                           (u.text() == "." || u.text() == ",");
+    const bool in_number =
+        prev == Kind::kDigit && next == Kind::kDigit && (u.text() == "." || u.text() == ",");
     if ((u.kind == Kind::kApostrophe && in_word) || in_number) {
       current += u.text();
     } else {
