@@ -16,7 +16,8 @@ int exit_code_for(const Status& status) {
     case Code::kBadMedia:
     case Code::kCorrupt:
     case Code::kUnsupported: return kExitBadInput;
-    case Code::kPermission: return kExitOutput;
+    case Code::kPermission: return kExitBadInput;
+    case Code::kOutput: return kExitOutput;
     case Code::kNoMatch: return kExitNoMatch;
     default: return kExitError;
   }

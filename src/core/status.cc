@@ -8,6 +8,7 @@ std::string_view code_name(Code code) {
     case Code::kInvalidArgument: return "invalid argument";
     case Code::kNotFound: return "not found";
     case Code::kPermission: return "permission denied";
+    case Code::kOutput: return "output error";
     case Code::kBadMedia: return "bad media";
     case Code::kUnsupported: return "unsupported";
     case Code::kCorrupt: return "corrupt";

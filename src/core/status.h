@@ -20,7 +20,8 @@ enum class Code {
   kOk = 0,
   kInvalidArgument,  // the caller passed something unusable (flag, word list)
   kNotFound,         // an input file or model does not exist
-  kPermission,       // cannot read an input / write an output
+  kPermission,       // cannot read an input
+  kOutput,           // the output cannot be written (missing/unwritable folder)
   kBadMedia,         // the input is not media, or lacks a needed stream
   kUnsupported,      // a format/type we recognise but do not handle yet
   kCorrupt,          // truncated or inconsistent data (model files, media)
@@ -57,6 +58,7 @@ class [[nodiscard]] Status {
 inline Status invalid_argument(std::string m) { return {Code::kInvalidArgument, std::move(m)}; }
 inline Status not_found(std::string m) { return {Code::kNotFound, std::move(m)}; }
 inline Status permission_denied(std::string m) { return {Code::kPermission, std::move(m)}; }
+inline Status output_error(std::string m) { return {Code::kOutput, std::move(m)}; }
 inline Status bad_media(std::string m) { return {Code::kBadMedia, std::move(m)}; }
 inline Status unsupported(std::string m) { return {Code::kUnsupported, std::move(m)}; }
 inline Status corrupt(std::string m) { return {Code::kCorrupt, std::move(m)}; }
