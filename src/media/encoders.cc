@@ -393,6 +393,16 @@ Status EncoderSession::send(const AVFrame* frame) {
   return Status();
 }
 
+Status EncoderSession::configure_stream(AVStream* stream) const {
+  int err = avcodec_parameters_from_context(stream->codecpar, ctx_.get());
+  if (err < 0) return av_status(err, "encoder " + choice_.name + ": stream parameters");
+  stream->time_base = ctx_->time_base;
+  stream->avg_frame_rate = ctx_->framerate;
+  stream->r_frame_rate = ctx_->framerate;
+  stream->sample_aspect_ratio = ctx_->sample_aspect_ratio;
+  return Status();
+}
+
 Result<bool> EncoderSession::receive(AVPacket* packet) {
   if (drained_) return false;
   int err = avcodec_receive_packet(ctx_.get(), packet);

@@ -31,10 +31,12 @@ struct EncoderSettings {
 //
 // Use:
 //   SF_ASSIGN_OR_RETURN(auto enc, EncoderSession::open(choice, settings));
-//   avcodec_parameters_from_context(stream->codecpar, enc->codec_context());
-//   stream->time_base = enc->time_base();          // a hint; the muxer may change it
+//   SF_RETURN_IF_ERROR(enc->configure_stream(stream));
 //   for each picture: frame->pts = n (in enc->time_base()); enc->send(frame);
-//                     while (enc->receive(pkt) is true) { rescale; write }
+//                     while (enc->receive(pkt) is true) {
+//                       av_packet_rescale_ts(pkt, enc->time_base(), stream->time_base);
+//                       pkt->stream_index = stream->index; av_interleaved_write_frame(...);
+//                     }
 //   at the end:       enc->send(nullptr); receive until false (drained()).
 //
 // Not copyable or movable (libav holds pointers into it); not thread-safe.
@@ -69,6 +71,12 @@ class EncoderSession {
 
   // True once the flush has been sent and every packet received.
   bool drained() const { return drained_; }
+
+  // Fills a new output stream from the open encoder: codec parameters
+  // (extradata included), time base and frame rate. Call after open() and
+  // before avformat_write_header (which may still change the time base:
+  // rescale packets from time_base() to stream->time_base).
+  Status configure_stream(AVStream* stream) const;
 
   // The open codec context: for avcodec_parameters_from_context, extradata
   // (with global_header), pixel format. Owned by the session.

@@ -5,9 +5,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
 #include <set>
 #include <thread>
 #include <vector>
+
+#include <unistd.h>
 
 #include "gpu/cuda_driver.h"
 
@@ -313,6 +316,57 @@ TEST(EncoderSession, RejectsBadSettingsAndSendsAfterFlush) {
   FramePtr f = flat_frame(AV_PIX_FMT_YUV420P, 256, 144, 90);
   Status late = (*session)->send(f.get());
   EXPECT_EQ(late.code(), Code::kInvalidArgument);
+}
+
+TEST(EncoderSession, MuxesIntoMp4ThatReadsBack) {
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("sf_encoder_test_" + std::to_string(::getpid()) + ".mp4")).string();
+  const int kFrames = 10;
+  {
+    AVFormatContext* raw = nullptr;
+    ASSERT_GE(avformat_alloc_output_context2(&raw, nullptr, nullptr, path.c_str()), 0);
+    OutputFormatPtr out(raw);
+    EncoderSettings s;
+    s.width = 320;
+    s.height = 240;
+    s.fps = AVRational{25, 1};
+    s.global_header = (out->oformat->flags & AVFMT_GLOBALHEADER) != 0;
+    ASSERT_TRUE(s.global_header) << "mp4 wants global headers";
+    Result<std::unique_ptr<EncoderSession>> enc = EncoderSession::open(x264(), s);
+    ASSERT_TRUE(enc.ok()) << enc.status().message();
+    AVStream* st = avformat_new_stream(out.get(), nullptr);
+    ASSERT_NE(st, nullptr);
+    ASSERT_TRUE((*enc)->configure_stream(st).ok());
+    ASSERT_GE(avio_open(&out->pb, path.c_str(), AVIO_FLAG_WRITE), 0);
+    ASSERT_GE(avformat_write_header(out.get(), nullptr), 0);
+    std::vector<FramePtr> frames;
+    for (int i = 0; i < kFrames; ++i) {
+      frames.push_back(flat_frame(AV_PIX_FMT_YUV420P, 320, 240, static_cast<uint8_t>(60 + 10 * i)));
+      frames.back()->pts = i;
+    }
+    for (PacketPtr& p : encode_all(**enc, frames)) {
+      av_packet_rescale_ts(p.get(), (*enc)->time_base(), st->time_base);
+      p->stream_index = st->index;
+      ASSERT_GE(av_interleaved_write_frame(out.get(), p.get()), 0);
+    }
+    ASSERT_GE(av_write_trailer(out.get()), 0);
+  }
+  Result<InputFormatPtr> in = open_input(path);
+  ASSERT_TRUE(in.ok()) << in.status().message();
+  ASSERT_EQ((*in)->nb_streams, 1u);
+  const AVStream* st = (*in)->streams[0];
+  EXPECT_EQ(st->codecpar->codec_id, AV_CODEC_ID_H264);
+  EXPECT_EQ(st->codecpar->width, 320);
+  EXPECT_EQ(st->codecpar->height, 240);
+  int packets = 0;
+  PacketPtr pkt = make_packet();
+  while (av_read_frame(in->get(), pkt.get()) >= 0) {
+    ++packets;
+    av_packet_unref(pkt.get());
+  }
+  EXPECT_EQ(packets, kFrames);
+  EXPECT_NEAR(static_cast<double>(st->duration) * av_q2d(st->time_base), kFrames / 25.0, 1e-6);
+  std::filesystem::remove(path);
 }
 
 }  // namespace
