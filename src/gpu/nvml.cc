@@ -10,21 +10,21 @@ namespace sf::gpu {
 namespace {
 
 // The subset of nvml.h this file needs; layouts are fixed by the NVML ABI.
-using nvmlReturn_t = int;
-using nvmlDevice_t = struct NvmlOpaqueDevice*;
-constexpr nvmlReturn_t kNvmlSuccess = 0;
-constexpr nvmlReturn_t kNvmlNotSupported = 3;
+using NvmlReturn = int;
+using NvmlDevice = struct NvmlOpaqueDevice*;
+constexpr NvmlReturn kNvmlSuccess = 0;
+constexpr NvmlReturn kNvmlNotSupported = 3;
 
-struct nvmlMemory_t {
-  unsigned long long total;  // NOLINT(google-runtime-int): NVML's type
-  unsigned long long free;   // NOLINT(google-runtime-int)
-  unsigned long long used;   // NOLINT(google-runtime-int)
+struct NvmlMemory {
+  unsigned long long total;  // NVML declares these as unsigned long long
+  unsigned long long free;
+  unsigned long long used;
 };
-struct nvmlUtilization_t {
+struct NvmlUtilization {
   unsigned int gpu;
   unsigned int memory;
 };
-struct nvmlPciInfo_t {
+struct NvmlPciInfo {
   char bus_id_legacy[16];
   unsigned int domain;
   unsigned int bus;
@@ -34,16 +34,16 @@ struct nvmlPciInfo_t {
   char bus_id[32];
 };
 
-using InitFn = nvmlReturn_t (*)();
-using ShutdownFn = nvmlReturn_t (*)();
-using GetCountFn = nvmlReturn_t (*)(unsigned int*);
-using GetHandleFn = nvmlReturn_t (*)(unsigned int, nvmlDevice_t*);
-using GetMemoryFn = nvmlReturn_t (*)(nvmlDevice_t, nvmlMemory_t*);
-using GetUtilizationFn = nvmlReturn_t (*)(nvmlDevice_t, nvmlUtilization_t*);
-using GetNameFn = nvmlReturn_t (*)(nvmlDevice_t, char*, unsigned int);
-using GetPciFn = nvmlReturn_t (*)(nvmlDevice_t, nvmlPciInfo_t*);
-using ErrorStringFn = const char* (*)(nvmlReturn_t);
-using DriverVersionFn = nvmlReturn_t (*)(char*, unsigned int);
+using InitFn = NvmlReturn (*)();
+using ShutdownFn = NvmlReturn (*)();
+using GetCountFn = NvmlReturn (*)(unsigned int*);
+using GetHandleFn = NvmlReturn (*)(unsigned int, NvmlDevice*);
+using GetMemoryFn = NvmlReturn (*)(NvmlDevice, NvmlMemory*);
+using GetUtilizationFn = NvmlReturn (*)(NvmlDevice, NvmlUtilization*);
+using GetNameFn = NvmlReturn (*)(NvmlDevice, char*, unsigned int);
+using GetPciFn = NvmlReturn (*)(NvmlDevice, NvmlPciInfo*);
+using ErrorStringFn = const char* (*)(NvmlReturn);
+using DriverVersionFn = NvmlReturn (*)(char*, unsigned int);
 
 template <typename Fn>
 bool resolve(void* handle, const char* symbol, Fn* out) {
@@ -87,7 +87,7 @@ class Library {
       return;
     }
     resolve(handle, "nvmlSystemGetDriverVersion", &driver_version_);
-    nvmlReturn_t r = init();
+    NvmlReturn r = init();
     if (r != kNvmlSuccess) {
       shutdown_ = nullptr;  // nothing to shut down after a failed init
       status_ = unavailable("nvmlInit failed: " + error_text(r));
@@ -106,13 +106,13 @@ class Library {
     std::lock_guard<std::mutex> lock(mu_);
     SF_RETURN_IF_ERROR(status_);
     unsigned count = 0;
-    nvmlReturn_t r = get_count_(&count);
+    NvmlReturn r = get_count_(&count);
     if (r != kNvmlSuccess) return unavailable("nvmlDeviceGetCount failed: " + error_text(r));
     if (count == 0) return unavailable("no NVML device");
     std::vector<NvmlDeviceStatus> out;
     out.reserve(count);
     for (unsigned i = 0; i < count; ++i) {
-      nvmlDevice_t dev = nullptr;
+      NvmlDevice dev = nullptr;
       r = get_handle_(i, &dev);
       if (r != kNvmlSuccess) return query_error("nvmlDeviceGetHandleByIndex", i, r);
       NvmlDeviceStatus s;
@@ -121,13 +121,13 @@ class Library {
       r = get_name_(dev, name, sizeof(name));
       if (r != kNvmlSuccess) return query_error("nvmlDeviceGetName", i, r);
       s.name = name;
-      nvmlMemory_t mem{};
+      NvmlMemory mem{};
       r = get_memory_(dev, &mem);
       if (r != kNvmlSuccess) return query_error("nvmlDeviceGetMemoryInfo", i, r);
       s.memory_total_bytes = mem.total;
       s.memory_used_bytes = mem.used;
       s.memory_free_bytes = mem.free;
-      nvmlUtilization_t util{};
+      NvmlUtilization util{};
       r = get_utilization_(dev, &util);
       if (r == kNvmlSuccess) {
         s.gpu_utilization_percent = util.gpu;
@@ -135,7 +135,7 @@ class Library {
       } else if (r != kNvmlNotSupported) {
         return query_error("nvmlDeviceGetUtilizationRates", i, r);
       }
-      nvmlPciInfo_t pci{};
+      NvmlPciInfo pci{};
       r = get_pci_(dev, &pci);
       if (r != kNvmlSuccess) return query_error("nvmlDeviceGetPciInfo", i, r);
       s.pci_domain = static_cast<int>(pci.domain);
@@ -151,18 +151,18 @@ class Library {
     SF_RETURN_IF_ERROR(status_);
     if (driver_version_ == nullptr) return unavailable("nvmlSystemGetDriverVersion not provided by this NVML");
     char buf[96] = {};
-    nvmlReturn_t r = driver_version_(buf, sizeof(buf));
+    NvmlReturn r = driver_version_(buf, sizeof(buf));
     if (r != kNvmlSuccess) return unavailable("nvmlSystemGetDriverVersion failed: " + error_text(r));
     return std::string(buf);
   }
 
  private:
-  std::string error_text(nvmlReturn_t r) const {
+  std::string error_text(NvmlReturn r) const {
     const char* text = error_string_ != nullptr ? error_string_(r) : nullptr;
     return (text != nullptr ? std::string(text) : std::string("NVML error")) + " (" + std::to_string(r) + ")";
   }
 
-  Status query_error(const char* call, unsigned index, nvmlReturn_t r) const {
+  Status query_error(const char* call, unsigned index, NvmlReturn r) const {
     return internal_error(std::string(call) + " failed on NVML device " + std::to_string(index) + ": " +
                           error_text(r));
   }

@@ -240,7 +240,9 @@ Result<std::unique_ptr<EncoderSession>> EncoderSession::open(const EncoderChoice
     if (find_rung(choice.name) != nullptr) return unavailable(what + " is not built into this libavcodec");
     return invalid_argument(what + " is unknown to libavcodec");
   }
-  if (choice.kind == "vaapi" || choice.kind == "qsv") quiet_libva();
+  // Decided by what the codec takes, not by the choice's label.
+  const bool vaapi = has_format(codec, AV_PIX_FMT_VAAPI);
+  if (vaapi || has_format(codec, AV_PIX_FMT_QSV)) quiet_libva();
 
   std::unique_ptr<EncoderSession> s(new EncoderSession());
   s->choice_ = choice;
@@ -256,7 +258,7 @@ Result<std::unique_ptr<EncoderSession>> EncoderSession::open(const EncoderChoice
   if (settings.gop_size > 0) ctx->gop_size = settings.gop_size;
   if (settings.global_header) ctx->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
 
-  if (choice.kind == "vaapi") {
+  if (vaapi) {
     // VAAPI encoders take only GPU surfaces: frames are converted to NV12
     // in memory, then uploaded into a pool of surfaces owned by the session.
     AVBufferRef* device = nullptr;
