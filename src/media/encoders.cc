@@ -48,9 +48,12 @@ void quiet_libva() {
   std::call_once(once, [] { ::setenv("LIBVA_MESSAGING_LEVEL", "1", 0); });
 }
 
-Status with_libav_text(Status s, const AvErrorCapture& capture) {
-  if (s.ok() || capture.text().empty()) return s;
-  return Status(s.code(), s.message() + " (libav: " + capture.text() + ")");
+// An encoder or device that will not open is unavailable whatever errno
+// libav picked (NVENC reports a missing driver as EPERM, which would read
+// as a file permission problem). libav's logged explanation, when there is
+// one, says more than the errno text, so it replaces it.
+Status open_failure(int err, const std::string& what, const AvErrorCapture& capture) {
+  return unavailable(what + ": " + (capture.text().empty() ? av_error_text(err) : capture.text()));
 }
 
 bool has_format(const AVCodec* codec, AVPixelFormat fmt) {
@@ -264,7 +267,7 @@ Result<std::unique_ptr<EncoderSession>> EncoderSession::open(const EncoderChoice
     AVBufferRef* device = nullptr;
     int err = av_hwdevice_ctx_create(&device, AV_HWDEVICE_TYPE_VAAPI, nullptr, nullptr, 0);
     if (err < 0) {
-      Status st = with_libav_text(av_status(err, what + ": cannot open a VAAPI device"), capture);
+      Status st = open_failure(err, what + ": cannot open a VAAPI device", capture);
       if (!has_render_node()) st = Status(st.code(), st.message() + " (no DRM render node in /dev/dri)");
       return st;
     }
@@ -278,7 +281,7 @@ Result<std::unique_ptr<EncoderSession>> EncoderSession::open(const EncoderChoice
     frames->height = settings.height;
     frames->initial_pool_size = 20;
     err = av_hwframe_ctx_init(s->hw_frames_.get());
-    if (err < 0) return with_libav_text(av_status(err, what + ": cannot create VAAPI surfaces"), capture);
+    if (err < 0) return open_failure(err, what + ": cannot create VAAPI surfaces", capture);
     ctx->hw_frames_ctx = av_buffer_ref(s->hw_frames_.get());
     if (ctx->hw_frames_ctx == nullptr) return internal_error(what + ": out of memory");
     ctx->pix_fmt = AV_PIX_FMT_VAAPI;
@@ -301,9 +304,9 @@ Result<std::unique_ptr<EncoderSession>> EncoderSession::open(const EncoderChoice
   }
   av_dict_free(&opts);
   if (err < 0) {
-    return with_libav_text(av_status(err, "opening " + what + " at " + std::to_string(settings.width) + "x" +
-                                              std::to_string(settings.height)),
-                           capture);
+    return open_failure(err, "opening " + what + " at " + std::to_string(settings.width) + "x" +
+                                 std::to_string(settings.height),
+                        capture);
   }
   SF_LOG_DEBUG("opened {} ({}x{}, {}/{} fps, {})", choice.name, settings.width, settings.height, settings.fps.num,
                settings.fps.den, av_get_pix_fmt_name(ctx->pix_fmt));

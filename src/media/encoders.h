@@ -43,9 +43,9 @@ struct EncoderSettings {
 class EncoderSession {
  public:
   // Opens `choice` for `settings`. kInvalidArgument for bad settings or an
-  // encoder name libavcodec does not know; otherwise the libav failure
-  // (with libav's own error text appended) when the encoder, the hardware
-  // device or the frames context cannot be set up.
+  // encoder name libavcodec does not know; kUnavailable (with libav's own
+  // explanation where it logged one) when the encoder, the hardware device
+  // or the frames context cannot be set up on this machine.
   static Result<std::unique_ptr<EncoderSession>> open(const EncoderChoice& choice, const EncoderSettings& settings);
 
   ~EncoderSession();

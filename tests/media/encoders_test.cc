@@ -318,6 +318,24 @@ TEST(EncoderSession, RejectsBadSettingsAndSendsAfterFlush) {
   EXPECT_EQ(late.code(), Code::kInvalidArgument);
 }
 
+TEST(EncoderSession, UnusableHardwareEncoderIsUnavailable) {
+  for (const EncoderChoice& c : encoder_ladder()) {
+    const EncoderProbe* p = find_probe(c.name);
+    ASSERT_NE(p, nullptr);
+    if (p->usable) continue;
+    EncoderSettings s;
+    s.width = 640;
+    s.height = 360;
+    Result<std::unique_ptr<EncoderSession>> session = EncoderSession::open(c, s);
+    // Some encoders open and fail only on the first frame; those that fail
+    // to open must say so as kUnavailable, whatever errno libav chose.
+    if (!session.ok()) {
+      EXPECT_EQ(session.status().code(), Code::kUnavailable) << c.name << ": " << session.status().message();
+      EXPECT_NE(session.status().message().find(c.name), std::string::npos) << session.status().message();
+    }
+  }
+}
+
 TEST(EncoderSession, MuxesIntoMp4ThatReadsBack) {
   const std::string path =
       (std::filesystem::temp_directory_path() / ("sf_encoder_test_" + std::to_string(::getpid()) + ".mp4")).string();
