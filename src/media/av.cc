@@ -41,9 +41,34 @@ Status av_status(int err, std::string_view what) {
 }
 
 namespace {
+thread_local AvErrorCapture* t_capture = nullptr;
+}  // namespace
+
+void append_captured_error(std::string_view line) {
+  if (t_capture == nullptr) return;
+  // Drop libav's "[codec @ 0x...] " prefixes: the address means nothing to a reader.
+  while (!line.empty() && line.front() == '[') {
+    std::size_t end = line.find("] ");
+    if (end == std::string_view::npos) break;
+    line.remove_prefix(end + 2);
+  }
+  if (line.empty()) return;
+  std::string& text = t_capture->text_;
+  if (!text.empty()) text += "; ";
+  text += line;
+}
+
+AvErrorCapture::AvErrorCapture() : previous_(t_capture) {
+  install_log_bridge();
+  t_capture = this;
+}
+
+AvErrorCapture::~AvErrorCapture() { t_capture = previous_; }
+
+namespace {
 
 void log_callback(void* avcl, int level, const char* fmt, va_list vl) {
-  if (level > av_log_get_level()) return;
+  if (level > av_log_get_level() && (level > AV_LOG_ERROR || t_capture == nullptr)) return;
   // libav calls this from many threads, sometimes with partial lines;
   // av_log_format_line2 assembles the prefix and message for us.
   static thread_local char line[1024];
@@ -55,6 +80,8 @@ void log_callback(void* avcl, int level, const char* fmt, va_list vl) {
   std::string_view text(line);
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
   if (text.empty()) return;
+  if (level <= AV_LOG_ERROR) append_captured_error(text);
+  if (level > av_log_get_level()) return;
   if (level <= AV_LOG_ERROR) {
     SF_LOG_DEBUG("libav: {}", text);  // errors surface as Status; keep the raw text at debug
   } else if (level <= AV_LOG_WARNING) {

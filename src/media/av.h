@@ -77,6 +77,28 @@ Status av_status(int err, std::string_view what);
 // own verbosity follows ours, one step quieter.
 void install_log_bridge();
 
+// Collects the error lines libav logs on the calling thread while alive,
+// so that a Status can carry libav's own explanation ("Cannot load
+// libcuda.so.1"), which the AVERROR code alone loses. Installs the log
+// bridge. Scoped to one thread (lines logged by libav's worker threads are
+// not seen); captures nest, the innermost one receives. Not copyable.
+class AvErrorCapture {
+ public:
+  AvErrorCapture();
+  ~AvErrorCapture();
+  AvErrorCapture(const AvErrorCapture&) = delete;
+  AvErrorCapture& operator=(const AvErrorCapture&) = delete;
+
+  // The captured lines joined with "; " (empty when libav logged no error).
+  const std::string& text() const { return text_; }
+  void clear() { text_.clear(); }
+
+ private:
+  friend void append_captured_error(std::string_view line);
+  std::string text_;
+  AvErrorCapture* previous_;
+};
+
 // Opens `path` for demuxing and reads stream info. Errors name the path:
 // kNotFound (missing), kPermission (unreadable), kBadMedia (not media).
 Result<InputFormatPtr> open_input(const std::string& path);

@@ -63,14 +63,16 @@ class Renderer {
     const bool global_header = (out_->oformat->flags & AVFMT_GLOBALHEADER) != 0;
 
     SF_ASSIGN_OR_RETURN(EncoderChoice choice, choose_encoder(opt_.encoder, opt_.cpu_only));
-    SF_ASSIGN_OR_RETURN(venc_, VideoEncoder::open(choice, w, h, fps, global_header));
+    EncoderSettings settings;
+    settings.width = w;
+    settings.height = h;
+    settings.fps = fps;
+    settings.global_header = global_header;
+    SF_ASSIGN_OR_RETURN(venc_, EncoderSession::open(choice, settings));
     result_.encoder = choice.name;
     result_.preset = choice.preset;
     vst_ = avformat_new_stream(out_.get(), nullptr);
-    err = avcodec_parameters_from_context(vst_->codecpar, venc_->context());
-    if (err < 0) return av_status(err, "video stream parameters");
-    vst_->time_base = venc_->context()->time_base;
-    vst_->avg_frame_rate = fps;
+    SF_RETURN_IF_ERROR(venc_->configure_stream(vst_));
 
     const AVCodec* aac = avcodec_find_encoder(AV_CODEC_ID_AAC);
     if (aac == nullptr) return unavailable("no AAC encoder in this libavcodec");
@@ -196,12 +198,11 @@ class Renderer {
   Status encode_video(const AVFrame* f) {
     SF_RETURN_IF_ERROR(venc_->send(f));
     for (;;) {
-      int err = venc_->receive(pkt_.get());
-      if (err == AVERROR(EAGAIN) || err == AVERROR_EOF) return {};
-      if (err < 0) return av_status(err, "encoding video");
-      av_packet_rescale_ts(pkt_.get(), venc_->context()->time_base, vst_->time_base);
+      SF_ASSIGN_OR_RETURN(bool got, venc_->receive(pkt_.get()));
+      if (!got) return {};
+      av_packet_rescale_ts(pkt_.get(), venc_->time_base(), vst_->time_base);
       pkt_->stream_index = vst_->index;
-      err = av_interleaved_write_frame(out_.get(), pkt_.get());
+      int err = av_interleaved_write_frame(out_.get(), pkt_.get());
       if (err < 0) return av_status(err, "writing video");
     }
   }
@@ -410,7 +411,7 @@ class Renderer {
   const RenderOptions& opt_;
   const RenderProgressFn& progress_;
   OutputFormatPtr out_;
-  std::unique_ptr<VideoEncoder> venc_;
+  std::unique_ptr<EncoderSession> venc_;
   CodecContextPtr aenc_;
   AVStream* vst_ = nullptr;
   AVStream* ast_ = nullptr;
