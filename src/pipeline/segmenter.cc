@@ -8,6 +8,33 @@ namespace {
 constexpr size_t kFrame = 160;  // 10 ms at 16 kHz; scaled for other rates below
 }
 
+std::pair<size_t, size_t> sound_bounds(std::span<const float> samples, int sample_rate) {
+  const size_t flen = kFrame * static_cast<size_t>(sample_rate) / 16000;
+  const size_t frames = samples.size() / flen;
+  if (frames == 0) return {0, samples.size()};
+  std::vector<float> db(frames);
+  for (size_t f = 0; f < frames; ++f) {
+    double e = 0;
+    for (size_t i = f * flen; i < (f + 1) * flen; ++i) e += static_cast<double>(samples[i]) * samples[i];
+    db[f] = static_cast<float>(10.0 * std::log10(e / static_cast<double>(flen) + 1e-12));
+  }
+  std::vector<float> sorted = db;
+  std::nth_element(sorted.begin(), sorted.begin() + static_cast<long>(frames / 10), sorted.end());
+  const float threshold = std::clamp(sorted[frames / 10] + 12.0f, -60.0f, -28.0f);
+  size_t first = frames, last = 0;
+  for (size_t f = 0; f < frames; ++f) {
+    if (db[f] >= threshold) {
+      first = std::min(first, f);
+      last = f;
+    }
+  }
+  if (first == frames) return {0, 0};
+  const size_t margin = static_cast<size_t>(sample_rate) / 5;
+  const size_t begin = first * flen > margin ? first * flen - margin : 0;
+  const size_t end = std::min(samples.size(), (last + 1) * flen + margin);
+  return {begin, end};
+}
+
 Segmenter::Segmenter(SegmenterOptions options, Sink sink) : opt_(options), sink_(std::move(sink)) {}
 
 float Segmenter::frame_db(size_t frame) const {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <span>
+#include <utility>
 #include <vector>
 
 namespace sf::pipeline {
@@ -25,6 +26,11 @@ struct AudioSegment {
   std::vector<float> samples;
   bool silent = false;       // nothing above the silence threshold
 };
+
+// The part of `samples` that holds sound: from 0.2 s before the first loud
+// 10 ms frame to 0.2 s after the last (quiet is judged as in the segmenter).
+// Returns [begin, end) sample indices; begin == end when all is quiet.
+std::pair<size_t, size_t> sound_bounds(std::span<const float> samples, int sample_rate);
 
 // Streaming segmenter. Not thread-safe. Feed blocks with push(); each
 // complete segment is handed to the callback; finish() flushes the rest.

@@ -54,12 +54,11 @@ Result<std::vector<InputTranscript>> transcribe_inputs(const std::vector<std::st
   std::atomic<double> done{0};
   double total = 0;
 
-  // Open every input first: a bad input fails before any work starts.
-  std::vector<std::unique_ptr<media::AudioReader>> readers;
+  // Check every input first, so a bad one fails before any work starts;
+  // each is opened again when its turn comes, so only one is open at a time.
   for (const auto& p : paths) {
     SF_ASSIGN_OR_RETURN(auto r, media::AudioReader::open(p, asr::kSampleRate));
     total += r->duration();
-    readers.push_back(std::move(r));
   }
 
   std::vector<std::thread> threads;
@@ -77,9 +76,14 @@ Result<std::vector<InputTranscript>> transcribe_inputs(const std::vector<std::st
         if (error.failed()) continue;  // drain
         const double seconds = static_cast<double>(job->segment.samples.size()) / asr::kSampleRate;
         asr::Transcript t;
-        if (!job->segment.silent) {
-          const double offset = static_cast<double>(job->segment.first_sample) / asr::kSampleRate;
-          auto r = (*engine)->transcribe(job->segment.samples, offset);
+        // Leading and trailing quiet is not sent to the engine: less work,
+        // and word times stay exact because the offset moves with it.
+        auto [b, e] = job->segment.silent ? std::pair<size_t, size_t>{0, 0}
+                                          : sound_bounds(job->segment.samples, asr::kSampleRate);
+        if (e > b) {
+          const double offset =
+              static_cast<double>(job->segment.first_sample + static_cast<int64_t>(b)) / asr::kSampleRate;
+          auto r = (*engine)->transcribe(std::span<const float>(job->segment.samples).subspan(b, e - b), offset);
           if (!r.ok()) {
             error.set(r.status().with_context(paths[job->input]));
             queue.close();
@@ -105,11 +109,16 @@ Result<std::vector<InputTranscript>> transcribe_inputs(const std::vector<std::st
   for (size_t i = 0; i < paths.size() && !error.failed(); ++i) {
     size_t index = 0;
     int64_t samples = 0;
+    auto reader = media::AudioReader::open(paths[i], asr::kSampleRate);
+    if (!reader.ok()) {
+      error.set(reader.status());
+      break;
+    }
     Segmenter seg(sopt, [&](AudioSegment s) {
       queue.put(Job{i, index++, std::move(s)});
     });
     for (;;) {
-      auto n = readers[i]->read(block);
+      auto n = (*reader)->read(block);
       if (!n.ok()) {
         error.set(n.status());
         break;
@@ -119,7 +128,6 @@ Result<std::vector<InputTranscript>> transcribe_inputs(const std::vector<std::st
       seg.push(std::span<const float>(block.data(), *n));
     }
     seg.finish();
-    readers[i].reset();
     out[i].path = paths[i];
     out[i].duration = static_cast<double>(samples) / asr::kSampleRate;
   }

@@ -77,3 +77,20 @@ TEST(Segmenter, MarksSilentSegments) {
 
 }  // namespace
 }  // namespace sf::pipeline
+
+namespace sf::pipeline {
+namespace {
+
+TEST(SoundBounds, TrimsQuietEdgesWithMargin) {
+  std::vector<float> v(static_cast<size_t>(3 * kRate), 0.0f);
+  for (size_t i = kRate; i < 2u * kRate; ++i) v[i] = 0.3f * std::sin(0.1f * static_cast<float>(i));
+  auto [b, e] = sound_bounds(v, kRate);
+  EXPECT_NEAR(static_cast<double>(b) / kRate, 0.8, 0.02);
+  EXPECT_NEAR(static_cast<double>(e) / kRate, 2.2, 0.02);
+  std::vector<float> quiet(static_cast<size_t>(kRate), 0.0f);
+  auto [qb, qe] = sound_bounds(quiet, kRate);
+  EXPECT_EQ(qb, qe);
+}
+
+}  // namespace
+}  // namespace sf::pipeline
