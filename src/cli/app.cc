@@ -4,6 +4,7 @@
 #include <string>
 
 #include "cli/exit_codes.h"
+#include "core/cancel.h"
 #include "core/log.h"
 
 namespace sf::cli {
@@ -19,6 +20,7 @@ int exit_code_for(const Status& status) {
     case Code::kPermission: return kExitBadInput;
     case Code::kOutput: return kExitOutput;
     case Code::kNoMatch: return kExitNoMatch;
+    case Code::kCancelled: return kExitCancelled;
     default: return kExitError;
   }
 }
@@ -52,6 +54,7 @@ int run(int argc, char** argv) {
   }
   if (quiet && lv < log::Level::kWarn) lv = log::Level::kWarn;
   log::init(lv);
+  install_cancel_handlers();
 
   for (auto& c : commands) {
     if (c.app->parsed()) return c.run();

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "core/cancel.h"
 #include "core/files.h"
 #include "core/log.h"
 #include "media/av.h"
@@ -189,6 +190,7 @@ class Renderer {
   }
 
   Status emit_canvas() {
+    if (cancel_requested()) return cancelled("rendering stopped on request; no output written");
     canvas_->pts = frames_written_++;
     SF_RETURN_IF_ERROR(encode_video(canvas_.get()));
     if (progress_) progress_(static_cast<double>(frames_written_) / av_q2d(fps_), total_seconds_);

@@ -239,6 +239,23 @@ class BadInput(Workdir):
                           "--encoder", "h264_nonexistent"], EXIT_USAGE, "h264_nonexistent")
 
 
+class Interrupt(Workdir):
+    def test_ctrl_c_during_render_leaves_nothing(self):
+        import signal
+        import subprocess
+        from e2e_lib import BINARY
+        out = self.path("out.mp4")
+        proc = subprocess.Popen([BINARY, "supercut", "-i", talk("a"), "-w", "budget", "-w", "weekend",
+                                 "--size", "3840x2160", "-o", out], stderr=subprocess.PIPE, text=True)
+        for line in proc.stderr:
+            if "render" in line:
+                proc.send_signal(signal.SIGINT)
+                break
+        proc.stderr.read()
+        self.assertEqual(proc.wait(timeout=60), 130)
+        self.assert_no_output("out.mp4")
+
+
 class Transcribe(Workdir):
     def test_formats(self):
         src = talk("a")
