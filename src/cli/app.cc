@@ -5,6 +5,7 @@
 
 #include "cli/exit_codes.h"
 #include "core/cancel.h"
+#include "core/config.h"
 #include "core/log.h"
 
 namespace sf::cli {
@@ -27,11 +28,13 @@ int exit_code_for(const Status& status) {
 
 int run(int argc, char** argv) {
   CLI::App app{"studioflow: searchable speech and supercuts from video"};
-  app.require_subcommand(1);
+  app.require_subcommand(0, 1);
   std::string level = "info";
   bool quiet = false;
   app.add_option("--log-level", level, "trace|debug|info|warn|error|off")->capture_default_str();
   app.add_flag("-q,--quiet", quiet, "only warnings and errors");
+  bool help_env = false;
+  app.add_flag("--help-env", help_env, "list the environment variables and the values in force");
   app.set_version_flag("--version", std::string("studioflow ") + SF_VERSION);
 
   std::vector<Command> commands;
@@ -56,9 +59,14 @@ int run(int argc, char** argv) {
   log::init(lv);
   install_cancel_handlers();
 
+  if (help_env) {
+    std::fputs(config::describe_env().c_str(), stdout);
+    return kExitOk;
+  }
   for (auto& c : commands) {
     if (c.app->parsed()) return c.run();
   }
+  std::fputs(app.help().c_str(), stderr);
   return kExitUsage;
 }
 
