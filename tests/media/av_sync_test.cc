@@ -1,0 +1,80 @@
+// A/V sync through the renderer: a source flashes a white frame and beeps at
+// the same instants; after cutting at odd times, every flash in the output
+// must coincide with its beep.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+
+#include "media/audio.h"
+#include "media/render.h"
+#include "media_fixture.h"
+
+namespace sf::media {
+namespace {
+
+using sf::testing::sh;
+using sf::testing::temp_dir;
+
+// Mean luma of each frame, read back with the ffmpeg CLI (test-only).
+std::vector<double> frame_luma(const std::string& path) {
+  std::string cmd = "ffmpeg -v error -i " + path + " -vf scale=16:16 -f rawvideo -pix_fmt gray -";
+  std::vector<double> out;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (p == nullptr) return out;
+  unsigned char buf[256];
+  while (std::fread(buf, 1, sizeof(buf), p) == sizeof(buf)) {
+    double s = 0;
+    for (unsigned char c : buf) s += c;
+    out.push_back(s / sizeof(buf));
+  }
+  pclose(p);
+  return out;
+}
+
+TEST(AvSync, FlashesMeetTheirBeepsAfterCuts) {
+  auto dir = temp_dir("avsync");
+  const std::string src = (dir / "src.mp4").string(), out = (dir / "out.mp4").string();
+  // Flash + beep at t = 1.0, 3.0, 5.0, 7.0 (every 2 s, 1 frame at 25 fps).
+  ASSERT_TRUE(sh("ffmpeg -v error -f lavfi -i color=c=black:s=160x120:r=25:d=9 -f lavfi -i "
+                 "\"aevalsrc='if(between(mod(t,2),1,1.04),0.8*sin(2*PI*1000*t),0)':s=44100:d=9\" "
+                 "-vf \"drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:enable='between(mod(t,2),1,1.039)'\" "
+                 "-c:v libx264 -g 50 -bf 2 -preset ultrafast -c:a aac " + src));
+  RenderOptions opt;
+  opt.fps = 30;  // different from the source's 25: frames are resampled too
+  auto r = render({{src, 0.55, 3.37}, {src, 4.71, 7.43}}, out, opt);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+
+  auto luma = frame_luma(out);
+  ASSERT_EQ(static_cast<long long>(luma.size()), r->frames);
+  std::vector<double> flashes;
+  for (size_t i = 0; i < luma.size(); ++i) {
+    if (luma[i] > 128 && (i == 0 || luma[i - 1] <= 128)) flashes.push_back(static_cast<double>(i) / 30.0);
+  }
+  auto pcm = decode_audio(out, 48000);
+  ASSERT_TRUE(pcm.ok());
+  std::vector<double> beeps;
+  double last = -1;
+  for (size_t i = 0; i < pcm->size(); ++i) {
+    if (std::fabs((*pcm)[i]) > 0.2f) {
+      double t = static_cast<double>(i) / 48000;
+      if (t - last > 0.5) beeps.push_back(t);
+      last = t;
+    }
+  }
+  // Source flashes at 1, 3 (clip 1) and 5, 7 (clip 2).
+  ASSERT_EQ(flashes.size(), 4u);
+  ASSERT_EQ(beeps.size(), 4u);
+  const double expected[] = {1.0 - 0.55, 3.0 - 0.55, r->clips[1].output_start + 5.0 - 4.71,
+                             r->clips[1].output_start + 7.0 - 4.71};
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_NEAR(beeps[i], expected[i], 0.012) << "beep " << i;
+    // A flash lasts 1/25 s, sampled at 1/30 s: it shows within one output frame.
+    EXPECT_NEAR(flashes[i], expected[i], 1.0 / 30 + 0.002) << "flash " << i;
+    EXPECT_NEAR(flashes[i], beeps[i], 1.0 / 30 + 0.012) << "pair " << i;
+  }
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace sf::media
