@@ -1,5 +1,8 @@
 #include "asr/whisper/model/session.h"
 
+#include "asr/whisper/cpu/kernels.h"
+#include "asr/whisper/cpu/parallel.h"
+
 #include <cblas.h>
 
 #include <algorithm>
@@ -43,44 +46,30 @@ void linear_residual(const float* h, int rows, int in, const float* w, const flo
   gemm_nt(rows, out, in, h, in, w, in, x, out, 1.0f, 1.0f);
 }
 
-void layer_norm(const float* x, float* y, int rows, int d, const float* w, const float* b) {
-  for (int r = 0; r < rows; ++r) {
-    const float* xr = x + sz(r) * sz(d);
-    float* yr = y + sz(r) * sz(d);
-    float mean = 0.0f;
-    for (int i = 0; i < d; ++i) mean += xr[i];
-    mean /= static_cast<float>(d);
-    float var = 0.0f;
-    for (int i = 0; i < d; ++i) {
-      const float c = xr[i] - mean;
-      var += c * c;
-    }
-    var /= static_cast<float>(d);
-    const float inv = 1.0f / std::sqrt(var + 1e-5f);
-    for (int i = 0; i < d; ++i) yr[i] = (xr[i] - mean) * inv * w[i] + b[i];
-  }
-}
-
-void gelu(float* x, size_t n) {
-  constexpr float kInvSqrt2 = 0.70710678118654752f;
-  for (size_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * kInvSqrt2));
-}
-
-void softmax(float* x, int n) {
-  float mx = x[0];
-  for (int i = 1; i < n; ++i) mx = std::max(mx, x[i]);
-  float sum = 0.0f;
-  for (int i = 0; i < n; ++i) {
-    x[i] = std::exp(x[i] - mx);
-    sum += x[i];
-  }
-  const float inv = 1.0f / sum;
-  for (int i = 0; i < n; ++i) x[i] *= inv;
-}
-
 }  // namespace
 
 struct Session::State {
+  explicit State(int threads) : pool(threads) {}
+  cpu::ThreadPool pool;
+
+  // Element-wise work split over the pool (never while BLAS runs).
+  void gelu(float* p, size_t n) {
+    pool.parallel_for(n, [p](size_t b, size_t e) { cpu::gelu(p + b, e - b); }, 1 << 14);
+  }
+  void layer_norm(const float* in, float* y, int rows, int d, const float* w, const float* b) {
+    pool.parallel_for(
+        sz(rows),
+        [=](size_t r0, size_t r1) {
+          cpu::layer_norm(in + r0 * sz(d), y + r0 * sz(d), static_cast<int>(r1 - r0), d, w, b);
+        },
+        16);
+  }
+  void softmax_rows(float* p, int rows, int n, size_t stride) {
+    pool.parallel_for(
+        sz(rows), [=](size_t r0, size_t r1) { cpu::softmax_rows(p + r0 * stride, static_cast<int>(r1 - r0), n, stride); },
+        std::max<size_t>(1, (1 << 14) / sz(std::max(n, 1))));
+  }
+
   // Encoder.
   int batch = 0;
   std::vector<float> enc_out;   // max_batch x T x d
@@ -115,7 +104,7 @@ Result<std::unique_ptr<Session>> Session::create(std::shared_ptr<const Model> mo
   if (options.kv_slots < 0) return invalid_argument("whisper session: kv_slots must not be negative");
   SessionOptions opts = options;
   if (opts.kv_slots == 0) opts.kv_slots = opts.max_batch;
-  auto state = std::make_unique<State>();
+  auto state = std::make_unique<State>(opts.threads);
   const HParams& hp = model->hparams();
   const size_t td = sz(hp.n_audio_ctx) * sz(hp.n_audio_state);
   state->enc_out.assign(sz(opts.max_batch) * td, 0.0f);
@@ -179,7 +168,7 @@ Status Session::encode(std::span<const float> mel, int batch) {
       }
     }
     linear(s.col.data(), n_frames, c1, w.conv1_w, w.conv1_b, d, s.x.data());
-    gelu(s.x.data(), sz(n_frames) * sz(d));
+    s.gelu(s.x.data(), sz(n_frames) * sz(d));
     // conv2 (k=3, stride 2, pad 1).
     const int c2 = d * 3;
     for (int t = 0; t < T; ++t) {
@@ -193,27 +182,27 @@ Status Session::encode(std::span<const float> mel, int batch) {
     }
     float* x = s.enc_out.data() + sz(b) * td;
     linear(s.col.data(), T, c2, w.conv2_w, w.conv2_b, d, x);
-    gelu(x, td);
+    s.gelu(x, td);
     for (size_t i = 0; i < td; ++i) x[i] += w.enc_pos[i];
 
     for (const EncoderLayerWeights& L : w.enc) {
-      layer_norm(x, s.h.data(), T, d, L.attn_ln_w, L.attn_ln_b);
+      s.layer_norm(x, s.h.data(), T, d, L.attn_ln_w, L.attn_ln_b);
       linear(s.h.data(), T, d, L.q_w, L.q_b, d, s.q.data());
       linear(s.h.data(), T, d, L.k_w, nullptr, d, s.k.data());
       linear(s.h.data(), T, d, L.v_w, L.v_b, d, s.v.data());
       for (int hd = 0; hd < nh; ++hd) {
         const int off = hd * dh;
         gemm_nt(T, T, dh, s.q.data() + off, d, s.k.data() + off, d, s.scores.data(), T, scale);
-        for (int r = 0; r < T; ++r) softmax(s.scores.data() + sz(r) * sz(T), T);
+        s.softmax_rows(s.scores.data(), T, T, sz(T));
         gemm_nn(T, dh, T, s.scores.data(), T, s.v.data() + off, d, s.attn.data() + off, d);
       }
       linear_residual(s.attn.data(), T, d, L.o_w, L.o_b, d, x);
-      layer_norm(x, s.h.data(), T, d, L.mlp_ln_w, L.mlp_ln_b);
+      s.layer_norm(x, s.h.data(), T, d, L.mlp_ln_w, L.mlp_ln_b);
       linear(s.h.data(), T, d, L.fc1_w, L.fc1_b, 4 * d, s.mlp.data());
-      gelu(s.mlp.data(), td * 4);
+      s.gelu(s.mlp.data(), td * 4);
       linear_residual(s.mlp.data(), T, 4 * d, L.fc2_w, L.fc2_b, d, x);
     }
-    layer_norm(x, x, T, d, w.enc_ln_w, w.enc_ln_b);
+    s.layer_norm(x, x, T, d, w.enc_ln_w, w.enc_ln_b);
   }
   s.batch = batch;
 
@@ -315,7 +304,7 @@ Status Session::decode(std::span<const DecodeItem> items, std::vector<float>* lo
   for (int l = 0; l < hp.n_text_layer; ++l) {
     const DecoderLayerWeights& L = w.dec[sz(l)];
     // Masked self-attention over the slot's cache.
-    layer_norm(s.dx.data(), s.dh.data(), rows, d, L.self.attn_ln_w, L.self.attn_ln_b);
+    s.layer_norm(s.dx.data(), s.dh.data(), rows, d, L.self.attn_ln_w, L.self.attn_ln_b);
     linear(s.dh.data(), rows, d, L.self.q_w, L.self.q_b, d, s.dq.data());
     linear(s.dh.data(), rows, d, L.self.k_w, nullptr, d, s.dk.data());
     linear(s.dh.data(), rows, d, L.self.v_w, L.self.v_b, d, s.dv.data());
@@ -336,7 +325,7 @@ Status Session::decode(std::span<const DecodeItem> items, std::vector<float>* lo
           float* srow = s.dscores.data() + sz(r) * sz(len);
           const int visible = it.n_past + r + 1;
           std::fill(srow + visible, srow + len, -INFINITY);
-          softmax(srow, len);
+          s.softmax_rows(srow, 1, len, sz(len));
         }
         gemm_nn(n, dh, len, s.dscores.data(), len, vc + off, d, o + off, d);
       }
@@ -344,7 +333,7 @@ Status Session::decode(std::span<const DecodeItem> items, std::vector<float>* lo
     linear_residual(s.dattn.data(), rows, d, L.self.o_w, L.self.o_b, d, s.dx.data());
 
     // Cross-attention over the window's precomputed keys/values.
-    layer_norm(s.dx.data(), s.dh.data(), rows, d, L.cross_ln_w, L.cross_ln_b);
+    s.layer_norm(s.dx.data(), s.dh.data(), rows, d, L.cross_ln_w, L.cross_ln_b);
     linear(s.dh.data(), rows, d, L.cross_q_w, L.cross_q_b, d, s.dq.data());
     for (size_t i = 0; i < items.size(); ++i) {
       const DecodeItem& it = items[i];
@@ -356,7 +345,7 @@ Status Session::decode(std::span<const DecodeItem> items, std::vector<float>* lo
       for (int hd = 0; hd < nh; ++hd) {
         const int off = hd * dh;
         gemm_nt(n, T, dh, q + off, d, kc + off, d, s.dscores.data(), T, scale);
-        for (int r = 0; r < n; ++r) softmax(s.dscores.data() + sz(r) * sz(T), T);
+        s.softmax_rows(s.dscores.data(), n, T, sz(T));
         if (const int idx = record[sz(l)][sz(hd)]; idx >= 0) {
           std::memcpy(s.collected[i].data() + sz(idx) * sz(n) * sz(T), s.dscores.data(), sz(n) * sz(T) * sizeof(float));
         }
@@ -365,9 +354,9 @@ Status Session::decode(std::span<const DecodeItem> items, std::vector<float>* lo
     }
     linear_residual(s.dattn.data(), rows, d, L.cross_o_w, L.cross_o_b, d, s.dx.data());
 
-    layer_norm(s.dx.data(), s.dh.data(), rows, d, L.self.mlp_ln_w, L.self.mlp_ln_b);
+    s.layer_norm(s.dx.data(), s.dh.data(), rows, d, L.self.mlp_ln_w, L.self.mlp_ln_b);
     linear(s.dh.data(), rows, d, L.self.fc1_w, L.self.fc1_b, 4 * d, s.dmlp.data());
-    gelu(s.dmlp.data(), rd * 4);
+    s.gelu(s.dmlp.data(), rd * 4);
     linear_residual(s.dmlp.data(), rows, 4 * d, L.self.fc2_w, L.self.fc2_b, d, s.dx.data());
   }
 
@@ -376,11 +365,11 @@ Status Session::decode(std::span<const DecodeItem> items, std::vector<float>* lo
   int out_rows = all_logits ? rows : static_cast<int>(items.size());
   s.dlogits_in.resize(sz(out_rows) * sz(d));
   if (all_logits) {
-    layer_norm(s.dx.data(), s.dlogits_in.data(), rows, d, w.dec_ln_w, w.dec_ln_b);
+    s.layer_norm(s.dx.data(), s.dlogits_in.data(), rows, d, w.dec_ln_w, w.dec_ln_b);
   } else {
     for (size_t i = 0; i < items.size(); ++i) {
       const size_t last = sz(row_start[i]) + items[i].tokens.size() - 1;
-      layer_norm(s.dx.data() + last * sz(d), s.dlogits_in.data() + i * sz(d), 1, d, w.dec_ln_w, w.dec_ln_b);
+      s.layer_norm(s.dx.data() + last * sz(d), s.dlogits_in.data() + i * sz(d), 1, d, w.dec_ln_w, w.dec_ln_b);
     }
   }
   logits->resize(sz(out_rows) * sz(hp.n_vocab));
