@@ -64,8 +64,9 @@ class Session {
   const SessionOptions& options() const { return options_; }
   int kv_slots() const;
 
-  // Runs the encoder on `batch` windows. `mel` holds batch x n_mels x 3000
-  // floats, row-major (each window as log_mel_spectrogram() returns it).
+  // Runs the encoder on `batch` windows. `mel` holds batch x n_mels x
+  // (2 * n_audio_ctx) floats, row-major: for every real model 2 * 1500 =
+  // 3000 frames, each window as log_mel_spectrogram() returns it.
   // Also computes every decoder layer's cross-attention K/V for each window.
   // Invalidates previous encoder outputs (the KV slots are kept but refer to
   // the new windows). Errors: kInvalidArgument for a size mismatch or batch
