@@ -8,6 +8,7 @@
 #include "asr/whisper/mel.h"
 #include "asr/whisper/model/model.h"
 #include "asr/whisper/model/session.h"
+#include "asr/whisper/model_store.h"
 #include "asr/whisper/npy.h"
 #include "cli/app.h"
 #include "cli/exit_codes.h"
@@ -112,8 +113,36 @@ void register_probe(CLI::App& app, std::vector<Command>& out) {
                  }});
 }
 
+// `model pull NAME [--dir D]`: fetches openai/whisper-NAME from the hub.
+void register_model_pull(CLI::App& app, std::vector<Command>& out) {
+  struct PullArgs {
+    std::string name;
+    std::string dir;
+  };
+  auto args = std::make_shared<PullArgs>();
+  CLI::App* model = app.add_subcommand("model", "manage Whisper models");
+  model->require_subcommand(1);
+  CLI::App* pull = model->add_subcommand(
+      "pull", "download openai/whisper-NAME from the Hugging Face hub (needs a network)");
+  pull->add_option("NAME", args->name, "model name: tiny, base.en, small, large-v3, ...")->required();
+  pull->add_option("--dir", args->dir,
+                   "destination folder (default: " + wh::default_models_dir().string() + "/NAME)");
+  out.push_back({pull, [args]() {
+                   auto dest = wh::pull_model(args->name, args->dir);
+                   if (!dest.ok()) {
+                     std::fprintf(stderr, "studioflow model pull: %s\n", dest.status().message().c_str());
+                     return exit_code_for(dest.status());
+                   }
+                   std::printf("%s\n", dest->string().c_str());
+                   return kExitOk;
+                 }});
+}
+
 }  // namespace
 
-void register_whisper_tools(CLI::App& app, std::vector<Command>& out) { register_probe(app, out); }
+void register_whisper_tools(CLI::App& app, std::vector<Command>& out) {
+  register_probe(app, out);
+  register_model_pull(app, out);
+}
 
 }  // namespace sf::cli

@@ -76,8 +76,6 @@ std::string pair_key(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-std::span<const std::string_view> whisper_language_codes() { return kLanguages; }
-
 std::string bytes_to_unicode_text(std::string_view bytes) {
   std::string out;
   const auto& t = byte_to_cp();

@@ -28,10 +28,6 @@
 
 namespace sf::asr::whisper {
 
-// Whisper's language codes in token order (<|en|> first). Multilingual
-// vocabularies carry the first 99 (or 100 from large-v3 on).
-std::span<const std::string_view> whisper_language_codes();
-
 // Special token ids; -1 where the vocabulary has none.
 struct SpecialTokens {
   int eot = -1;             // <|endoftext|>

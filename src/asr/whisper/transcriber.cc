@@ -123,7 +123,10 @@ Status emit_window(DecoderBackend& backend, const Decoder& decoder, int window, 
     if (!seg.words.empty()) {
       seg.start = seg.words.front().start;
       seg.end = std::max(seg.words.back().end, seg.start);
-    } else {
+    } else if (timings.empty()) {
+      // No alignment (off, or nothing to align): spread the words. With an
+      // alignment, a segment whose text was taken by a word spanning the
+      // previous segment has no words of its own, as in Whisper.
       double mean = 0;
       for (float p : seg_probs[i]) mean += p;
       if (!seg_probs[i].empty()) mean /= static_cast<double>(seg_probs[i].size());
