@@ -40,15 +40,20 @@ Status check_specials(const Tokenizer& tok, const GenerationConfig& g, const std
   return same("the first timestamp", s.timestamp_begin, g.timestamp_begin);
 }
 
+// One copy of the weights per model file in the process: engines made
+// while another holds the model share it.
+std::mutex g_cache_mu;
+std::map<std::string, std::weak_ptr<const Shared>>& cache_map() {
+  static auto* cache = new std::map<std::string, std::weak_ptr<const Shared>>();
+  return *cache;
+}
+
 Result<std::shared_ptr<const Shared>> load_shared(const std::string& path) {
-  // One copy of the weights per model file in the process: engines made
-  // while another holds the model share it.
-  static std::mutex mu;
-  static std::map<std::string, std::weak_ptr<const Shared>> cache;
+  auto& cache = cache_map();
   std::error_code ec;
   fs::path canon = fs::weakly_canonical(fs::path(path), ec);
   const std::string key = ec ? path : canon.string();
-  std::lock_guard<std::mutex> lock(mu);
+  std::lock_guard<std::mutex> lock(g_cache_mu);
   if (auto it = cache.find(key); it != cache.end()) {
     if (auto live = it->second.lock()) return live;
   }
@@ -181,6 +186,13 @@ class WhisperEngine : public Engine {
 };
 
 }  // namespace
+
+int loaded_model_count() {
+  std::lock_guard<std::mutex> lock(g_cache_mu);
+  int n = 0;
+  for (const auto& [path, weak] : cache_map()) n += weak.expired() ? 0 : 1;
+  return n;
+}
 
 Result<std::unique_ptr<Engine>> create_engine(const EngineOptions& options) {
   return create_engine(options, EngineTuning{});

@@ -32,4 +32,8 @@ struct EngineTuning {
 };
 Result<std::unique_ptr<Engine>> create_engine(const EngineOptions& options, const EngineTuning& tuning);
 
+// How many distinct models the process holds right now (engines over the
+// same model file count once). Thread-safe.
+int loaded_model_count();
+
 }  // namespace sf::asr::whisper
