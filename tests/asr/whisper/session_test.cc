@@ -225,3 +225,38 @@ TEST_F(SessionTest, RejectsBadCalls) {
 
 }  // namespace
 }  // namespace sf::asr::whisper
+
+namespace sf::asr::whisper {
+namespace {
+
+// F16 files keep their half-float matrices for the decoder's few-row
+// products; the results must agree with the same weights in f32.
+TEST_F(SessionTest, HalfWeightsDecodeLikeF32) {
+  testing::write_file(dir_ / "ggml16.bin", testing::ggml_bytes(hp_, specs_, values_, 1));
+  auto g = Model::load((dir_ / "ggml16.bin").string());
+  ASSERT_TRUE(g.ok()) << g.status().to_string();
+  ASSERT_NE((*g)->weights().tok_emb_h, nullptr);
+  ASSERT_NE((*g)->weights().dec[1].self.fc2_h, nullptr);
+  EXPECT_EQ(model_->weights().tok_emb_h, nullptr);
+  const auto mel = random_mel(1, 11);
+  for (int threads : {1, 2}) {
+    auto a = session({.threads = threads});
+    auto b = Session::create(*g, {.threads = threads});
+    ASSERT_TRUE(b.ok());
+    ASSERT_TRUE(a->encode(mel, 1).ok());
+    ASSERT_TRUE((*b)->encode(mel, 1).ok());
+    // Rows on both sides of the F16 kernel's row limit.
+    for (size_t n : {1u, 5u, 12u}) {
+      std::vector<int32_t> toks(n);
+      for (size_t i = 0; i < n; ++i) toks[i] = static_cast<int32_t>((i * 37 + 3) % static_cast<size_t>(hp_.n_vocab));
+      DecodeItem it{.tokens = toks};
+      std::vector<float> la, lb;
+      ASSERT_TRUE(a->decode({&it, 1}, &la, true).ok());
+      ASSERT_TRUE((*b)->decode({&it, 1}, &lb, true).ok());
+      EXPECT_LT(max_abs_diff(la, lb), 1e-4) << n << " tokens, " << threads << " threads";
+    }
+  }
+}
+
+}  // namespace
+}  // namespace sf::asr::whisper

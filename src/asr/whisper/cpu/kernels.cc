@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 namespace sf::asr::whisper::cpu {
 
@@ -88,7 +89,91 @@ void softmax_row_portable(float* x, int n) {
   for (int i = 0; i < n; ++i) x[i] *= inv;
 }
 
+float half_to_float(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  uint32_t exp = (h >> 10) & 0x1fu;
+  uint32_t mant = h & 0x3ffu;
+  uint32_t bits;
+  if (exp == 0) {
+    if (mant == 0) {
+      bits = sign;
+    } else {
+      exp = 127 - 15 + 1;
+      while ((mant & 0x400u) == 0) {
+        mant <<= 1;
+        --exp;
+      }
+      bits = sign | (exp << 23) | ((mant & 0x3ffu) << 13);
+    }
+  } else if (exp == 0x1f) {
+    bits = sign | 0x7f800000u | (mant << 13);
+  } else {
+    bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+bool have_f16c() {
+  static const bool ok = have_avx2() && __builtin_cpu_supports("f16c");
+  return ok;
+}
+
+// Up to 4 rows at once, so each converted weight vector feeds 4 FMAs.
+__attribute__((target("avx2,fma,f16c"))) void gemm_f16_avx2(const float* x, int rows, int k, const uint16_t* w,
+                                                            int n0, int n1, float* y, size_t ldy,
+                                                            bool accumulate) {
+  const int k8 = k / 8 * 8;
+  for (int r0 = 0; r0 < rows; r0 += 4) {
+    const int nr = std::min(4, rows - r0);
+    const float* xr[4];
+    for (int r = 0; r < 4; ++r) xr[r] = x + static_cast<size_t>(r0 + std::min(r, nr - 1)) * static_cast<size_t>(k);
+    for (int n = n0; n < n1; ++n) {
+      const uint16_t* wn = w + static_cast<size_t>(n) * static_cast<size_t>(k);
+      __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(),
+             a3 = _mm256_setzero_ps();
+      for (int j = 0; j < k8; j += 8) {
+        const __m256 wv = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wn + j)));
+        a0 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xr[0] + j), a0);
+        a1 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xr[1] + j), a1);
+        a2 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xr[2] + j), a2);
+        a3 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xr[3] + j), a3);
+      }
+      float sums[4] = {hsum8(a0), hsum8(a1), hsum8(a2), hsum8(a3)};
+      for (int j = k8; j < k; ++j) {
+        const float wj = half_to_float(wn[j]);
+        for (int r = 0; r < 4; ++r) sums[r] += wj * xr[r][j];
+      }
+      for (int r = 0; r < nr; ++r) {
+        float* dst = y + static_cast<size_t>(r0 + r) * ldy + static_cast<size_t>(n);
+        *dst = accumulate ? *dst + sums[r] : sums[r];
+      }
+    }
+  }
+}
+
 }  // namespace
+
+bool fast_f16() { return have_f16c(); }
+
+void gemm_f16(const float* x, int rows, int k, const uint16_t* w, int n0, int n1, float* y, size_t ldy,
+              bool accumulate) {
+  if (have_f16c()) {
+    gemm_f16_avx2(x, rows, k, w, n0, n1, y, ldy, accumulate);
+    return;
+  }
+  for (int r = 0; r < rows; ++r) {
+    const float* xr = x + static_cast<size_t>(r) * static_cast<size_t>(k);
+    for (int n = n0; n < n1; ++n) {
+      const uint16_t* wn = w + static_cast<size_t>(n) * static_cast<size_t>(k);
+      float sum = 0.0f;
+      for (int j = 0; j < k; ++j) sum += half_to_float(wn[j]) * xr[j];
+      float* dst = y + static_cast<size_t>(r) * ldy + static_cast<size_t>(n);
+      *dst = accumulate ? *dst + sum : sum;
+    }
+  }
+}
 
 void softmax_rows(float* x, int rows, int n, size_t stride) {
   if (n <= 0) return;
