@@ -28,6 +28,15 @@ void layer_norm(const float* x, float* y, int rows, int d, const float* w, const
 void gemm_f16(const float* x, int rows, int k, const uint16_t* w, int n0, int n1, float* y, size_t ldy,
               bool accumulate);
 
+// Attention for a few query rows against `len` keys/values (one head):
+// for each r < n, scores s_t = scale * q_r . k_t over the visible keys
+// (t < len - n + r + 1 when causal, else t < len), p = softmax(s), and
+// out_r = sum_t p_t v_t. Rows are `ldq` / `ldkv` / `ldo` floats apart;
+// width dh. `probs` (n x len, caller-owned) receives p, zero past the
+// visible keys.
+void attention_rows(const float* q, size_t ldq, const float* k, const float* v, size_t ldkv, int n, int len, int dh,
+                    float scale, bool causal, float* out, size_t ldo, float* probs);
+
 // Whether gemm_f16 runs vectorized (AVX2 + F16C) on this CPU.
 bool fast_f16();
 

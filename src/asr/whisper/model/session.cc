@@ -251,6 +251,10 @@ Status Session::encode(std::span<const float> mel, int batch) {
   return {};
 }
 
+namespace {
+constexpr int kFewRows = 8;  // decode: per-item query rows handled without GEMM
+}  // namespace
+
 Status Session::decode(std::span<const DecodeItem> items, std::vector<float>* logits, bool all_logits) {
   const HParams& hp = model_->hparams();
   const Weights& w = model_->weights();
@@ -308,7 +312,7 @@ Status Session::decode(std::span<const DecodeItem> items, std::vector<float>* lo
   s.dmlp.resize(rd * 4);
   int max_tokens = 0;
   for (const auto& it : items) max_tokens = std::max(max_tokens, static_cast<int>(it.tokens.size()));
-  s.dscores.resize(sz(max_tokens) * sz(std::max(T, ctx)));
+  s.dscores.resize(sz(nh) * sz(max_tokens) * sz(std::max(T, ctx)));
   for (const auto& it : items) {
     auto& cache = s.kv[sz(it.slot)];
     if (cache.empty()) cache.assign(sz(hp.n_text_layer) * slot_layer, 0.0f);
@@ -350,6 +354,19 @@ Status Session::decode(std::span<const DecodeItem> items, std::vector<float>* lo
       std::memcpy(vc + sz(it.n_past) * sz(d), s.dv.data() + sz(row_start[i]) * sz(d), sz(n) * sz(d) * sizeof(float));
       const float* q = s.dq.data() + sz(row_start[i]) * sz(d);
       float* o = s.dattn.data() + sz(row_start[i]) * sz(d);
+      if (n <= kFewRows) {
+        // Few queries: dot products and axpys straight over the cache beat
+        // GEMM calls that would first pack the keys; heads run in parallel.
+        float* scores = s.dscores.data();
+        s.pool.parallel_for(sz(nh), [&](size_t h0, size_t h1) {
+          for (size_t hd = h0; hd < h1; ++hd) {
+            const size_t off = hd * sz(dh);
+            cpu::attention_rows(q + off, sz(d), kc + off, vc + off, sz(d), n, len, dh, scale, true, o + off, sz(d),
+                                scores + hd * sz(n) * sz(len));
+          }
+        });
+        continue;
+      }
       for (int hd = 0; hd < nh; ++hd) {
         const int off = hd * dh;
         gemm_nt(n, len, dh, q + off, d, kc + off, d, s.dscores.data(), len, scale);
@@ -374,6 +391,23 @@ Status Session::decode(std::span<const DecodeItem> items, std::vector<float>* lo
       const float* vc = s.cross(hp, l, it.batch_index, 1);
       const float* q = s.dq.data() + sz(row_start[i]) * sz(d);
       float* o = s.dattn.data() + sz(row_start[i]) * sz(d);
+      if (n <= kFewRows) {
+        float* scores = s.dscores.data();
+        s.pool.parallel_for(sz(nh), [&](size_t h0, size_t h1) {
+          for (size_t hd = h0; hd < h1; ++hd) {
+            const size_t off = hd * sz(dh);
+            cpu::attention_rows(q + off, sz(d), kc + off, vc + off, sz(d), n, T, dh, scale, false, o + off, sz(d),
+                                scores + hd * sz(n) * sz(T));
+          }
+        });
+        for (int hd = 0; hd < nh; ++hd) {
+          if (const int idx = record[sz(l)][sz(hd)]; idx >= 0) {
+            std::memcpy(s.collected[i].data() + sz(idx) * sz(n) * sz(T), scores + sz(hd) * sz(n) * sz(T),
+                        sz(n) * sz(T) * sizeof(float));
+          }
+        }
+        continue;
+      }
       for (int hd = 0; hd < nh; ++hd) {
         const int off = hd * dh;
         gemm_nt(n, T, dh, q + off, d, kc + off, d, s.dscores.data(), T, scale);
