@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 namespace sf::asr::whisper::cpu {
 
@@ -88,7 +89,182 @@ void softmax_row_portable(float* x, int n) {
   for (int i = 0; i < n; ++i) x[i] *= inv;
 }
 
+float half_to_float(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  uint32_t exp = (h >> 10) & 0x1fu;
+  uint32_t mant = h & 0x3ffu;
+  uint32_t bits;
+  if (exp == 0) {
+    if (mant == 0) {
+      bits = sign;
+    } else {
+      exp = 127 - 15 + 1;
+      while ((mant & 0x400u) == 0) {
+        mant <<= 1;
+        --exp;
+      }
+      bits = sign | (exp << 23) | ((mant & 0x3ffu) << 13);
+    }
+  } else if (exp == 0x1f) {
+    bits = sign | 0x7f800000u | (mant << 13);
+  } else {
+    bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+bool have_f16c() {
+  static const bool ok = have_avx2() && __builtin_cpu_supports("f16c");
+  return ok;
+}
+
+// Up to 4 rows at once, so each converted weight vector feeds 4 FMAs.
+__attribute__((target("avx2,fma,f16c"))) void gemm_f16_avx2(const float* x, int rows, int k, const uint16_t* w,
+                                                            int n0, int n1, float* y, size_t ldy,
+                                                            bool accumulate) {
+  const int k8 = k / 8 * 8;
+  for (int r0 = 0; r0 < rows; r0 += 4) {
+    const int nr = std::min(4, rows - r0);
+    const float* xr[4];
+    for (int r = 0; r < 4; ++r) xr[r] = x + static_cast<size_t>(r0 + std::min(r, nr - 1)) * static_cast<size_t>(k);
+    for (int n = n0; n < n1; ++n) {
+      const uint16_t* wn = w + static_cast<size_t>(n) * static_cast<size_t>(k);
+      __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(),
+             a3 = _mm256_setzero_ps();
+      for (int j = 0; j < k8; j += 8) {
+        const __m256 wv = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wn + j)));
+        a0 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xr[0] + j), a0);
+        a1 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xr[1] + j), a1);
+        a2 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xr[2] + j), a2);
+        a3 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xr[3] + j), a3);
+      }
+      float sums[4] = {hsum8(a0), hsum8(a1), hsum8(a2), hsum8(a3)};
+      for (int j = k8; j < k; ++j) {
+        const float wj = half_to_float(wn[j]);
+        for (int r = 0; r < 4; ++r) sums[r] += wj * xr[r][j];
+      }
+      for (int r = 0; r < nr; ++r) {
+        float* dst = y + static_cast<size_t>(r0 + r) * ldy + static_cast<size_t>(n);
+        *dst = accumulate ? *dst + sums[r] : sums[r];
+      }
+    }
+  }
+}
+
+// One row, four output columns at a time: each x load feeds four FMAs and
+// the four horizontal sums are folded together.
+__attribute__((target("avx2,fma,f16c"))) void gemv_f16_avx2(const float* x, int k, const uint16_t* w, int n0, int n1,
+                                                            float* y, bool accumulate) {
+  const int k8 = k / 8 * 8;
+  int n = n0;
+  for (; n + 4 <= n1; n += 4) {
+    const uint16_t* w0 = w + static_cast<size_t>(n) * static_cast<size_t>(k);
+    const uint16_t* w1 = w0 + k;
+    const uint16_t* w2 = w1 + k;
+    const uint16_t* w3 = w2 + k;
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    for (int j = 0; j < k8; j += 8) {
+      const __m256 xv = _mm256_loadu_ps(x + j);
+      a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w0 + j))), xv, a0);
+      a1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w1 + j))), xv, a1);
+      a2 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w2 + j))), xv, a2);
+      a3 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w3 + j))), xv, a3);
+    }
+    // Transpose-and-add: lane i of the result is the sum of a_i.
+    const __m256 s01 = _mm256_hadd_ps(a0, a1);
+    const __m256 s23 = _mm256_hadd_ps(a2, a3);
+    const __m256 s = _mm256_hadd_ps(s01, s23);
+    __m128 r = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+    float sums[4];
+    _mm_storeu_ps(sums, r);
+    for (int j = k8; j < k; ++j) {
+      sums[0] += half_to_float(w0[j]) * x[j];
+      sums[1] += half_to_float(w1[j]) * x[j];
+      sums[2] += half_to_float(w2[j]) * x[j];
+      sums[3] += half_to_float(w3[j]) * x[j];
+    }
+    for (int i = 0; i < 4; ++i) y[n + i] = accumulate ? y[n + i] + sums[i] : sums[i];
+  }
+  if (n < n1) gemm_f16_avx2(x, 1, k, w, n, n1, y, 0, accumulate);
+}
+
+__attribute__((target("avx2,fma"))) float dot_avx2(const float* a, const float* b, int n) {
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  int i = 0;
+  for (; i + 16 <= n; i += 16) {
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
+  }
+  for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+  float s = hsum8(_mm256_add_ps(acc0, acc1));
+  for (; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+__attribute__((target("avx2,fma"))) void axpy_avx2(float alpha, const float* x, float* y, int n) {
+  const __m256 va = _mm256_set1_ps(alpha);
+  int i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+  for (; i < n; ++i) y[i] += alpha * x[i];
+}
+
+float dot(const float* a, const float* b, int n) {
+  if (have_avx2()) return dot_avx2(a, b, n);
+  float s = 0.0f;
+  for (int i = 0; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+void axpy(float alpha, const float* x, float* y, int n) {
+  if (have_avx2()) {
+    axpy_avx2(alpha, x, y, n);
+    return;
+  }
+  for (int i = 0; i < n; ++i) y[i] += alpha * x[i];
+}
+
 }  // namespace
+
+void attention_rows(const float* q, size_t ldq, const float* k, const float* v, size_t ldkv, int n, int len, int dh,
+                    float scale, bool causal, float* out, size_t ldo, float* probs) {
+  for (int r = 0; r < n; ++r) {
+    const float* qr = q + static_cast<size_t>(r) * ldq;
+    float* p = probs + static_cast<size_t>(r) * static_cast<size_t>(len);
+    const int visible = causal ? len - n + r + 1 : len;
+    for (int t = 0; t < visible; ++t) p[t] = scale * dot(qr, k + static_cast<size_t>(t) * ldkv, dh);
+    softmax_rows(p, 1, visible, static_cast<size_t>(len));
+    std::fill(p + visible, p + len, 0.0f);
+    float* o = out + static_cast<size_t>(r) * ldo;
+    std::fill(o, o + dh, 0.0f);
+    for (int t = 0; t < visible; ++t) axpy(p[t], v + static_cast<size_t>(t) * ldkv, o, dh);
+  }
+}
+
+bool fast_f16() { return have_f16c(); }
+
+void gemm_f16(const float* x, int rows, int k, const uint16_t* w, int n0, int n1, float* y, size_t ldy,
+              bool accumulate) {
+  if (have_f16c()) {
+    if (rows == 1) {
+      gemv_f16_avx2(x, k, w, n0, n1, y, accumulate);
+    } else {
+      gemm_f16_avx2(x, rows, k, w, n0, n1, y, ldy, accumulate);
+    }
+    return;
+  }
+  for (int r = 0; r < rows; ++r) {
+    const float* xr = x + static_cast<size_t>(r) * static_cast<size_t>(k);
+    for (int n = n0; n < n1; ++n) {
+      const uint16_t* wn = w + static_cast<size_t>(n) * static_cast<size_t>(k);
+      float sum = 0.0f;
+      for (int j = 0; j < k; ++j) sum += half_to_float(wn[j]) * xr[j];
+      float* dst = y + static_cast<size_t>(r) * ldy + static_cast<size_t>(n);
+      *dst = accumulate ? *dst + sum : sum;
+    }
+  }
+}
 
 void softmax_rows(float* x, int rows, int n, size_t stride) {
   if (n <= 0) return;

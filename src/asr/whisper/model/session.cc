@@ -64,6 +64,38 @@ struct Session::State {
         },
         16);
   }
+  // A decoder projection y = x W^T + b (or x += x' W^T + b with residual).
+  // Few rows with an F16 copy of W: our half-float kernel, split by output
+  // column over the pool (memory-bound, so half the bytes is what counts);
+  // otherwise the f32 GEMM.
+  void proj(const float* in, int rows, int width, const float* w, const uint16_t* wh, const float* b, int out, float* y,
+            bool residual) {
+    if (wh == nullptr || rows > kHalfRowsMax || !cpu::fast_f16()) {
+      if (residual) {
+        linear_residual(in, rows, width, w, b, out, y);
+      } else {
+        linear(in, rows, width, w, b, out, y);
+      }
+      return;
+    }
+    for (int r = 0; r < rows && b != nullptr; ++r) {
+      float* row = y + sz(r) * sz(out);
+      if (residual) {
+        for (int i = 0; i < out; ++i) row[i] += b[i];
+      } else {
+        std::memcpy(row, b, sz(out) * sizeof(float));
+      }
+    }
+    const bool accumulate = residual || b != nullptr;
+    pool.parallel_for(
+        sz(out),
+        [=](size_t n0, size_t n1) {
+          cpu::gemm_f16(in, rows, width, wh, static_cast<int>(n0), static_cast<int>(n1), y, sz(out), accumulate);
+        },
+        256);
+  }
+  static constexpr int kHalfRowsMax = 16;
+
   void softmax_rows(float* p, int rows, int n, size_t stride) {
     pool.parallel_for(
         sz(rows), [=](size_t r0, size_t r1) { cpu::softmax_rows(p + r0 * stride, static_cast<int>(r1 - r0), n, stride); },
@@ -219,6 +251,10 @@ Status Session::encode(std::span<const float> mel, int batch) {
   return {};
 }
 
+namespace {
+constexpr int kFewRows = 8;  // decode: per-item query rows handled without GEMM
+}  // namespace
+
 Status Session::decode(std::span<const DecodeItem> items, std::vector<float>* logits, bool all_logits) {
   const HParams& hp = model_->hparams();
   const Weights& w = model_->weights();
@@ -276,7 +312,7 @@ Status Session::decode(std::span<const DecodeItem> items, std::vector<float>* lo
   s.dmlp.resize(rd * 4);
   int max_tokens = 0;
   for (const auto& it : items) max_tokens = std::max(max_tokens, static_cast<int>(it.tokens.size()));
-  s.dscores.resize(sz(max_tokens) * sz(std::max(T, ctx)));
+  s.dscores.resize(sz(nh) * sz(max_tokens) * sz(std::max(T, ctx)));
   for (const auto& it : items) {
     auto& cache = s.kv[sz(it.slot)];
     if (cache.empty()) cache.assign(sz(hp.n_text_layer) * slot_layer, 0.0f);
@@ -305,9 +341,9 @@ Status Session::decode(std::span<const DecodeItem> items, std::vector<float>* lo
     const DecoderLayerWeights& L = w.dec[sz(l)];
     // Masked self-attention over the slot's cache.
     s.layer_norm(s.dx.data(), s.dh.data(), rows, d, L.self.attn_ln_w, L.self.attn_ln_b);
-    linear(s.dh.data(), rows, d, L.self.q_w, L.self.q_b, d, s.dq.data());
-    linear(s.dh.data(), rows, d, L.self.k_w, nullptr, d, s.dk.data());
-    linear(s.dh.data(), rows, d, L.self.v_w, L.self.v_b, d, s.dv.data());
+    s.proj(s.dh.data(), rows, d, L.self.q_w, L.self.q_h, L.self.q_b, d, s.dq.data(), false);
+    s.proj(s.dh.data(), rows, d, L.self.k_w, L.self.k_h, nullptr, d, s.dk.data(), false);
+    s.proj(s.dh.data(), rows, d, L.self.v_w, L.self.v_h, L.self.v_b, d, s.dv.data(), false);
     for (size_t i = 0; i < items.size(); ++i) {
       const DecodeItem& it = items[i];
       const int n = static_cast<int>(it.tokens.size());
@@ -318,6 +354,19 @@ Status Session::decode(std::span<const DecodeItem> items, std::vector<float>* lo
       std::memcpy(vc + sz(it.n_past) * sz(d), s.dv.data() + sz(row_start[i]) * sz(d), sz(n) * sz(d) * sizeof(float));
       const float* q = s.dq.data() + sz(row_start[i]) * sz(d);
       float* o = s.dattn.data() + sz(row_start[i]) * sz(d);
+      if (n <= kFewRows) {
+        // Few queries: dot products and axpys straight over the cache beat
+        // GEMM calls that would first pack the keys; heads run in parallel.
+        float* scores = s.dscores.data();
+        s.pool.parallel_for(sz(nh), [&](size_t h0, size_t h1) {
+          for (size_t hd = h0; hd < h1; ++hd) {
+            const size_t off = hd * sz(dh);
+            cpu::attention_rows(q + off, sz(d), kc + off, vc + off, sz(d), n, len, dh, scale, true, o + off, sz(d),
+                                scores + hd * sz(n) * sz(len));
+          }
+        });
+        continue;
+      }
       for (int hd = 0; hd < nh; ++hd) {
         const int off = hd * dh;
         gemm_nt(n, len, dh, q + off, d, kc + off, d, s.dscores.data(), len, scale);
@@ -330,11 +379,11 @@ Status Session::decode(std::span<const DecodeItem> items, std::vector<float>* lo
         gemm_nn(n, dh, len, s.dscores.data(), len, vc + off, d, o + off, d);
       }
     }
-    linear_residual(s.dattn.data(), rows, d, L.self.o_w, L.self.o_b, d, s.dx.data());
+    s.proj(s.dattn.data(), rows, d, L.self.o_w, L.self.o_h, L.self.o_b, d, s.dx.data(), true);
 
     // Cross-attention over the window's precomputed keys/values.
     s.layer_norm(s.dx.data(), s.dh.data(), rows, d, L.cross_ln_w, L.cross_ln_b);
-    linear(s.dh.data(), rows, d, L.cross_q_w, L.cross_q_b, d, s.dq.data());
+    s.proj(s.dh.data(), rows, d, L.cross_q_w, L.cross_q_h, L.cross_q_b, d, s.dq.data(), false);
     for (size_t i = 0; i < items.size(); ++i) {
       const DecodeItem& it = items[i];
       const int n = static_cast<int>(it.tokens.size());
@@ -342,6 +391,23 @@ Status Session::decode(std::span<const DecodeItem> items, std::vector<float>* lo
       const float* vc = s.cross(hp, l, it.batch_index, 1);
       const float* q = s.dq.data() + sz(row_start[i]) * sz(d);
       float* o = s.dattn.data() + sz(row_start[i]) * sz(d);
+      if (n <= kFewRows) {
+        float* scores = s.dscores.data();
+        s.pool.parallel_for(sz(nh), [&](size_t h0, size_t h1) {
+          for (size_t hd = h0; hd < h1; ++hd) {
+            const size_t off = hd * sz(dh);
+            cpu::attention_rows(q + off, sz(d), kc + off, vc + off, sz(d), n, T, dh, scale, false, o + off, sz(d),
+                                scores + hd * sz(n) * sz(T));
+          }
+        });
+        for (int hd = 0; hd < nh; ++hd) {
+          if (const int idx = record[sz(l)][sz(hd)]; idx >= 0) {
+            std::memcpy(s.collected[i].data() + sz(idx) * sz(n) * sz(T), scores + sz(hd) * sz(n) * sz(T),
+                        sz(n) * sz(T) * sizeof(float));
+          }
+        }
+        continue;
+      }
       for (int hd = 0; hd < nh; ++hd) {
         const int off = hd * dh;
         gemm_nt(n, T, dh, q + off, d, kc + off, d, s.dscores.data(), T, scale);
@@ -352,12 +418,12 @@ Status Session::decode(std::span<const DecodeItem> items, std::vector<float>* lo
         gemm_nn(n, dh, T, s.dscores.data(), T, vc + off, d, o + off, d);
       }
     }
-    linear_residual(s.dattn.data(), rows, d, L.cross_o_w, L.cross_o_b, d, s.dx.data());
+    s.proj(s.dattn.data(), rows, d, L.cross_o_w, L.cross_o_h, L.cross_o_b, d, s.dx.data(), true);
 
     s.layer_norm(s.dx.data(), s.dh.data(), rows, d, L.self.mlp_ln_w, L.self.mlp_ln_b);
-    linear(s.dh.data(), rows, d, L.self.fc1_w, L.self.fc1_b, 4 * d, s.dmlp.data());
+    s.proj(s.dh.data(), rows, d, L.self.fc1_w, L.self.fc1_h, L.self.fc1_b, 4 * d, s.dmlp.data(), false);
     s.gelu(s.dmlp.data(), rd * 4);
-    linear_residual(s.dmlp.data(), rows, 4 * d, L.self.fc2_w, L.self.fc2_b, d, s.dx.data());
+    s.proj(s.dmlp.data(), rows, 4 * d, L.self.fc2_w, L.self.fc2_h, L.self.fc2_b, d, s.dx.data(), true);
   }
 
   // Only the rows whose logits are wanted go through the final norm and the
@@ -373,7 +439,7 @@ Status Session::decode(std::span<const DecodeItem> items, std::vector<float>* lo
     }
   }
   logits->resize(sz(out_rows) * sz(hp.n_vocab));
-  gemm_nt(out_rows, hp.n_vocab, d, s.dlogits_in.data(), d, w.tok_emb, d, logits->data(), hp.n_vocab);
+  s.proj(s.dlogits_in.data(), out_rows, d, w.tok_emb, w.tok_emb_h, nullptr, hp.n_vocab, logits->data(), false);
   return {};
 }
 

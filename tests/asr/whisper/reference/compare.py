@@ -21,6 +21,7 @@ mel does not depend on the weights and keeps its 1e-5 bound.
 """
 
 import argparse
+import hashlib
 import os
 import subprocess
 import sys
@@ -73,8 +74,24 @@ def rel_err(got, ref):
     return float(np.linalg.norm(got.astype(np.float64) - ref) / np.linalg.norm(ref))
 
 
+def stamp_text(a):
+    """What the prepared files depend on: the arguments and these scripts."""
+    h = hashlib.sha256()
+    for name in ("make_model.py", "reference.py", "compare.py"):
+        with open(os.path.join(HERE, name), "rb") as f:
+            h.update(f.read())
+    return f"{a.size} {a.dtype} {a.seed} {h.hexdigest()}\n"
+
+
 def prepare(a):
     os.makedirs(a.dir, exist_ok=True)
+    stamp = os.path.join(a.dir, "stamp.txt")
+    if os.path.exists(stamp):
+        with open(stamp) as f:
+            if f.read() == stamp_text(a):
+                print(f"{a.dir} is up to date")
+                return
+        os.remove(stamp)
     t0 = time.time()
     make_model.make(a.size, a.dtype, os.path.join(a.dir, "hf"),
                     os.path.join(a.dir, "ggml-model.bin"), seed=a.seed)
@@ -92,6 +109,8 @@ def prepare(a):
     np.save(os.path.join(out, "mel.npy"), mel)
     np.save(os.path.join(out, "encoder.npy"), enc)
     np.save(os.path.join(out, "logits.npy"), logits)
+    with open(stamp, "w") as f:
+        f.write(stamp_text(a))
     print(f"prepared {a.size} {a.dtype} in {a.dir}: model {t1 - t0:.1f}s, "
           f"reference {time.time() - t1:.1f}s; logits std {logits.std():.3f}, "
           f"encoder std {enc.std():.3f}")
