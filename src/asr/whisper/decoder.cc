@@ -33,8 +33,6 @@ int argmax(std::span<const float> v) {
 // Whisper's "non-speech" symbols: tokens that spell only punctuation-like
 // marks, which the model tends to emit for music and noise.
 std::vector<int> non_speech_tokens(const Tokenizer& tok) {
-  std::vector<int> out;
-  if (!tok.can_encode()) return out;
   std::vector<std::string> symbols;
   for (char c : std::string_view("\"#()*+/:;<=>@[\\]^_`{|}~")) symbols.emplace_back(1, c);
   for (const char* s : {"「", "」", "『", "』", "<<", ">>", "<<<", ">>>", "--", "---", "-(", "-[",
@@ -42,15 +40,27 @@ std::vector<int> non_speech_tokens(const Tokenizer& tok) {
     symbols.emplace_back(s);
   const std::vector<std::string> misc = {"♩", "♪", "♫", "♬", "♭", "♮", "♯"};
   std::set<int> result;
+  // Without merges (ggml vocabularies) a text is one token exactly when a
+  // token spells it; otherwise its first token is taken as its first byte.
+  auto tokens_of = [&](const std::string& text) -> std::vector<int> {
+    if (tok.can_encode()) {
+      auto ids = tok.encode(text);
+      return ids.ok() ? *ids : std::vector<int>{};
+    }
+    if (int id = tok.piece_id(text); id >= 0) return {id};
+    if (text[0] == ' ') return {};  // never the bare space token
+    int first = tok.piece_id(text.substr(0, 1));
+    return first >= 0 ? std::vector<int>{first, first} : std::vector<int>{};
+  };
   for (const char* s : {" -", " '"}) {
-    auto ids = tok.encode(s);
-    if (ids.ok() && !ids->empty()) result.insert(ids->front());
+    auto ids = tokens_of(s);
+    if (!ids.empty()) result.insert(ids.front());
   }
   auto consider = [&](const std::string& sym, bool always) {
     for (const std::string& text : {sym, " " + sym}) {
-      auto ids = tok.encode(text);
-      if (!ids.ok() || ids->empty()) continue;
-      if (ids->size() == 1 || always) result.insert(ids->front());
+      auto ids = tokens_of(text);
+      if (ids.empty()) continue;
+      if (ids.size() == 1 || always) result.insert(ids.front());
     }
   };
   for (const auto& s : symbols) consider(s, false);
@@ -99,6 +109,8 @@ Result<Decoder> Decoder::create(const Tokenizer& tokenizer, DecodeOptions option
       if (d.forced_language_ < 0)
         return invalid_argument("unknown language '" + options.language + "' for this model");
     }
+  } else if (options.task == "translate") {
+    return invalid_argument("this model is English-only and cannot translate");
   } else if (!options.language.empty() && options.language != "en") {
     return invalid_argument("this model is English-only; language '" + options.language +
                             "' is not available");

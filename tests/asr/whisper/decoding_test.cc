@@ -339,6 +339,43 @@ TEST_F(WhisperDecoding, BlankAndEndAreSuppressedAtTheFirstStepOnly) {
   EXPECT_EQ(m[static_cast<size_t>(ts(700))], 0.0f);
 }
 
+TEST_F(WhisperDecoding, NonSpeechSymbolsAreSuppressedByDefault) {
+  DecodeOptions plain = english();
+  plain.timestamps = false;  // only the suppress lists act
+  Decoder d = decoder(plain);
+  std::vector<float> l(static_cast<size_t>(tok_->vocab_size()), 0.0f);
+  d.apply_filters(std::vector<int>{ts(0), enc(" the")[0]}, l);
+  for (const char* sym : {"#", "(", "@", "~"}) EXPECT_EQ(l[static_cast<size_t>(tok_->piece_id(sym))], kNegInf) << sym;
+  for (const char* ok : {"a", ",", ".", "!", "?"}) EXPECT_EQ(l[static_cast<size_t>(tok_->piece_id(ok))], 0.0f) << ok;
+
+  // An explicit list (generation_config.json) replaces the computed set.
+  DecodeOptions o = plain;
+  o.suppress_tokens = {tok_->piece_id("a")};
+  Decoder e = decoder(o);
+  std::vector<float> m(static_cast<size_t>(tok_->vocab_size()), 0.0f);
+  e.apply_filters(std::vector<int>{ts(0), enc(" the")[0]}, m);
+  EXPECT_EQ(m[static_cast<size_t>(tok_->piece_id("a"))], kNegInf);
+  EXPECT_EQ(m[static_cast<size_t>(tok_->piece_id("#"))], 0.0f);
+}
+
+TEST(WhisperDecoderOptions, EnglishOnlyModelsTakeNoLanguageOrTask) {
+  std::vector<std::string> pieces(50256);
+  for (size_t i = 0; i < pieces.size(); ++i) pieces[i] = "t" + std::to_string(i);
+  auto tok = Tokenizer::from_token_bytes(pieces, 51864);
+  ASSERT_TRUE(tok.ok());
+  DecodeOptions o;
+  auto d = Decoder::create(**tok, o, 51864, 448);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->sot_sequence(-1), (std::vector<int>{50257}));
+  o.task = "translate";
+  EXPECT_EQ(Decoder::create(**tok, o, 51864, 448).status().code(), Code::kInvalidArgument);
+  o.task = "transcribe";
+  o.language = "de";
+  EXPECT_EQ(Decoder::create(**tok, o, 51864, 448).status().code(), Code::kInvalidArgument);
+  o.language = "en";
+  EXPECT_TRUE(Decoder::create(**tok, o, 51864, 448).ok());
+}
+
 TEST_F(WhisperDecoding, FirstTimestampIsCappedAtOneSecond) {
   const int the = enc(" the")[0];
   ScriptedBackend be(*tok_, [&](const Query& q) {
