@@ -7,6 +7,7 @@
 #include <functional>
 #include <limits>
 #include <map>
+#include <set>
 
 #include "asr/whisper/alignment.h"
 #include "asr/whisper/decoder.h"
@@ -61,6 +62,10 @@ class ScriptedBackend : public DecoderBackend {
 
   Status decode(std::span<const DecodeStep> steps, std::vector<float>* logits) override {
     logits->clear();
+    std::set<int> used;
+    for (const DecodeStep& s : steps) {
+      if (!used.insert(s.slot).second) return internal_error("two sequences in one KV slot");
+    }
     for (const DecodeStep& s : steps) {
       auto& h = hist_[s.slot];
       if (s.n_past > static_cast<int>(h.size())) return internal_error("n_past beyond the slot's cache");
