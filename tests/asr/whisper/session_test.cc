@@ -262,3 +262,37 @@ TEST_F(SessionTest, HalfWeightsDecodeLikeF32) {
 
 }  // namespace
 }  // namespace sf::asr::whisper
+
+namespace sf::asr::whisper {
+namespace {
+
+// Word alignment reruns a whole sequence with collection on: the GEMM path
+// (many rows) must record the same probabilities as token-by-token steps.
+TEST_F(SessionTest, CrossAttentionSameOnBothAttentionPaths) {
+  auto s = session();
+  ASSERT_TRUE(s->encode(random_mel(1, 12), 1).ok());
+  const std::vector<AlignmentHead> heads = {{0, 1}, {1, 0}};
+  ASSERT_TRUE(s->set_collect_cross_attention(heads).ok());
+  const std::vector<int32_t> toks = {5, 17, 33, 2, 90, 61, 8, 8, 40, 11};
+  const size_t n = toks.size();
+  const size_t T = static_cast<size_t>(hp_.n_audio_ctx);
+  std::vector<float> logits;
+  DecodeItem whole{.tokens = toks};
+  ASSERT_TRUE(s->decode({&whole, 1}, &logits).ok());
+  const std::vector<float> all(s->cross_attention(0).begin(), s->cross_attention(0).end());
+  ASSERT_EQ(all.size(), heads.size() * n * T);
+  for (size_t i = 0; i < n; ++i) {
+    DecodeItem one{.tokens = std::span(toks).subspan(i, 1), .n_past = static_cast<int>(i)};
+    ASSERT_TRUE(s->decode({&one, 1}, &logits).ok());
+    const auto step = s->cross_attention(0);
+    ASSERT_EQ(step.size(), heads.size() * T);
+    for (size_t h = 0; h < heads.size(); ++h) {
+      for (size_t t = 0; t < T; ++t) {
+        EXPECT_NEAR(step[h * T + t], all[(h * n + i) * T + t], 1e-5) << "head " << h << " token " << i;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace sf::asr::whisper
