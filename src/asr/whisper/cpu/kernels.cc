@@ -281,7 +281,48 @@ void softmax_rows(float* x, int rows, int n, size_t stride) {
   }
 }
 
+namespace {
+
+// GELU over 8 floats with erf from Abramowitz & Stegun 7.1.26 (absolute
+// error below 1.5e-7, the size of f32 rounding near 1). For z < 0 the
+// term 1 + erf(z) is formed as P(t) e^{-z^2} directly, without the
+// cancellation of 1 - (1 - ...).
+__attribute__((target("avx2,fma"))) void gelu_avx2(float* x, size_t n) {
+  const __m256 inv_sqrt2 = _mm256_set1_ps(0.70710678118654752f);
+  const __m256 p = _mm256_set1_ps(0.3275911f);
+  const __m256 a1 = _mm256_set1_ps(0.254829592f), a2 = _mm256_set1_ps(-0.284496736f),
+               a3 = _mm256_set1_ps(1.421413741f), a4 = _mm256_set1_ps(-1.453152027f),
+               a5 = _mm256_set1_ps(1.061405429f);
+  const __m256 one = _mm256_set1_ps(1.0f), two = _mm256_set1_ps(2.0f), half = _mm256_set1_ps(0.5f);
+  const __m256 sign_mask = _mm256_set1_ps(-0.0f);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_loadu_ps(x + i);
+    const __m256 z = _mm256_mul_ps(v, inv_sqrt2);
+    const __m256 az = _mm256_andnot_ps(sign_mask, z);
+    const __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(p, az, one));
+    __m256 poly = _mm256_fmadd_ps(a5, t, a4);
+    poly = _mm256_fmadd_ps(poly, t, a3);
+    poly = _mm256_fmadd_ps(poly, t, a2);
+    poly = _mm256_fmadd_ps(poly, t, a1);
+    poly = _mm256_mul_ps(poly, t);
+    const __m256 tail = _mm256_mul_ps(poly, exp8(_mm256_mul_ps(_mm256_xor_ps(az, sign_mask), az)));
+    // 1 + erf(z): 2 - tail for z >= 0, tail for z < 0.
+    const __m256 neg = _mm256_cmp_ps(z, _mm256_setzero_ps(), _CMP_LT_OQ);
+    const __m256 one_plus_erf = _mm256_blendv_ps(_mm256_sub_ps(two, tail), tail, neg);
+    _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_mul_ps(half, v), one_plus_erf));
+  }
+  constexpr float kInvSqrt2 = 0.70710678118654752f;
+  for (; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * kInvSqrt2));
+}
+
+}  // namespace
+
 void gelu(float* x, size_t n) {
+  if (have_avx2()) {
+    gelu_avx2(x, n);
+    return;
+  }
   constexpr float kInvSqrt2 = 0.70710678118654752f;
   for (size_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * kInvSqrt2));
 }
