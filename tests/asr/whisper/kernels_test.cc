@@ -114,5 +114,67 @@ TEST(WhisperKernels, AttentionRowsCausalMask) {
   }
 }
 
+TEST(WhisperKernels, HalfConversionRoundTripsAndRoundsToNearestEven) {
+  // Every finite half survives half -> float -> half, through both the
+  // 8-wide path and the scalar tail.
+  std::vector<uint16_t> all;
+  for (uint32_t h = 0; h < 0x10000; ++h) {
+    if ((h & 0x7c00u) != 0x7c00u) all.push_back(static_cast<uint16_t>(h));
+  }
+  std::vector<float> f(all.size());
+  halfs_to_float(all.data(), f.data(), all.size());
+  std::vector<uint16_t> back(all.size());
+  floats_to_half(f.data(), back.data(), all.size());
+  for (size_t i = 0; i < all.size(); ++i) ASSERT_EQ(back[i], all[i]) << i;
+  for (size_t i = 0; i < 64; ++i) {
+    uint16_t one = 0;
+    floats_to_half(&f[i * 997], &one, 1);
+    ASSERT_EQ(one, all[i * 997]);
+  }
+  // Ties go to the even mantissa: 1 + 2^-11 lies halfway between 1 and
+  // 1 + 2^-10; 1 + 3 * 2^-11 between 1 + 2^-10 and 1 + 2^-9.
+  const float ties[9] = {1.0f + 0x1p-11f, 1.0f + 3 * 0x1p-11f, 0x1p-25f, 3 * 0x1p-25f, 70000.0f, -2.0f, 0.0f, -0.0f, 1e-30f};
+  uint16_t out[9];
+  for (int i = 0; i < 9; ++i) floats_to_half(&ties[i], &out[i], 1);
+  EXPECT_EQ(out[0], 0x3c00);
+  EXPECT_EQ(out[1], 0x3c02);
+  EXPECT_EQ(out[2], 0x0000);
+  EXPECT_EQ(out[3], 0x0002);
+  EXPECT_EQ(out[4], 0x7c00);
+  EXPECT_EQ(out[5], 0xc000);
+  EXPECT_EQ(out[6], 0x0000);
+  EXPECT_EQ(out[7], 0x8000);
+  EXPECT_EQ(out[8], 0x0000);
+  uint16_t vec[9];
+  float padded[9];
+  std::copy(ties, ties + 9, padded);
+  floats_to_half(padded, vec, 9);
+  for (int i = 0; i < 9; ++i) EXPECT_EQ(vec[i], out[i]) << i;
+}
+
+TEST(WhisperKernels, HalfAttentionMatchesFloatAttentionOnHalfValues) {
+  for (int dh : {64, 24}) {
+    const int len = 37, n = 3;
+    std::mt19937 rng(static_cast<uint32_t>(dh));
+    std::normal_distribution<float> dist;
+    std::vector<float> q(static_cast<size_t>(n * dh)), kf(static_cast<size_t>(len * dh)), vf(kf.size());
+    for (float& a : q) a = dist(rng);
+    for (float& a : kf) a = dist(rng);
+    for (float& a : vf) a = dist(rng);
+    std::vector<uint16_t> kh(kf.size()), vh(vf.size());
+    floats_to_half(kf.data(), kh.data(), kf.size());
+    floats_to_half(vf.data(), vh.data(), vf.size());
+    halfs_to_float(kh.data(), kf.data(), kf.size());
+    halfs_to_float(vh.data(), vf.data(), vf.size());
+    for (bool causal : {false, true}) {
+      std::vector<float> o1(q.size()), o2(q.size()), p1(static_cast<size_t>(n * len)), p2(p1.size());
+      attention_rows(q.data(), dh, kf.data(), vf.data(), dh, n, len, dh, 0.125f, causal, o1.data(), dh, p1.data());
+      attention_rows_f16(q.data(), dh, kh.data(), vh.data(), dh, n, len, dh, 0.125f, causal, o2.data(), dh, p2.data());
+      for (size_t i = 0; i < o1.size(); ++i) ASSERT_NEAR(o1[i], o2[i], 1e-5) << dh << " " << causal;
+      for (size_t i = 0; i < p1.size(); ++i) ASSERT_NEAR(p1[i], p2[i], 1e-6) << dh << " " << causal;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace sf::asr::whisper::cpu
