@@ -37,6 +37,14 @@ void gemm_f16(const float* x, int rows, int k, const uint16_t* w, int n0, int n1
 void attention_rows(const float* q, size_t ldq, const float* k, const float* v, size_t ldkv, int n, int len, int dh,
                     float scale, bool causal, float* out, size_t ldo, float* probs);
 
+// attention_rows() over keys/values stored as IEEE half floats.
+void attention_rows_f16(const float* q, size_t ldq, const uint16_t* k, const uint16_t* v, size_t ldkv, int n, int len,
+                        int dh, float scale, bool causal, float* out, size_t ldo, float* probs);
+
+// Conversions between float and IEEE half (round to nearest even).
+void floats_to_half(const float* x, uint16_t* y, size_t n);
+void halfs_to_float(const uint16_t* x, float* y, size_t n);
+
 // Whether gemm_f16 runs vectorized (AVX2 + F16C) on this CPU.
 bool fast_f16();
 

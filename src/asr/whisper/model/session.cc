@@ -115,6 +115,18 @@ struct Session::State {
   std::vector<AlignmentHead> collect;
   std::vector<std::vector<float>> collected;  // per item of the last decode
 
+  // F16 models keep the cross-attention keys/values in half precision too
+  // (half the bytes read per decoded token); cross_kv16 then replaces
+  // cross_kv, same layout.
+  bool half_kv = false;
+  std::vector<uint16_t> cross_kv16;
+  std::vector<float> kv_scratch;  // one layer's K and V in f32 (GEMM path)
+
+  uint16_t* cross16(const HParams& hp, int layer, int b, int which) {
+    const size_t td = sz(hp.n_audio_ctx) * sz(hp.n_text_state);
+    return cross_kv16.data() + ((sz(layer) * static_cast<size_t>(enc_out.size() / td) + sz(b)) * 2 + sz(which)) * td;
+  }
+
   float* cross(const HParams& hp, int layer, int b, int which) {
     const size_t td = sz(hp.n_audio_ctx) * sz(hp.n_text_state);
     return cross_kv.data() + ((sz(layer) * static_cast<size_t>(enc_out.size() / td) + sz(b)) * 2 + sz(which)) * td;
@@ -140,7 +152,12 @@ Result<std::unique_ptr<Session>> Session::create(std::shared_ptr<const Model> mo
   const HParams& hp = model->hparams();
   const size_t td = sz(hp.n_audio_ctx) * sz(hp.n_audio_state);
   state->enc_out.assign(sz(opts.max_batch) * td, 0.0f);
-  state->cross_kv.assign(sz(hp.n_text_layer) * sz(opts.max_batch) * 2 * td, 0.0f);
+  state->half_kv = model->weights().tok_emb_h != nullptr && cpu::fast_f16();
+  if (state->half_kv) {
+    state->cross_kv16.assign(sz(hp.n_text_layer) * sz(opts.max_batch) * 2 * td, 0);
+  } else {
+    state->cross_kv.assign(sz(hp.n_text_layer) * sz(opts.max_batch) * 2 * td, 0.0f);
+  }
   state->kv.resize(sz(opts.kv_slots));
   return std::unique_ptr<Session>(new Session(std::move(model), opts, std::move(state)));
 }
@@ -244,8 +261,16 @@ Status Session::encode(std::span<const float> mel, int batch) {
     const DecoderLayerWeights& L = w.dec[sz(l)];
     for (int b = 0; b < batch; ++b) {
       const float* e = s.enc_out.data() + sz(b) * td;
-      linear(e, T, d, L.cross_k_w, nullptr, d, s.cross(hp, l, b, 0));
-      linear(e, T, d, L.cross_v_w, L.cross_v_b, d, s.cross(hp, l, b, 1));
+      if (s.half_kv) {
+        s.kv_scratch.resize(2 * td);
+        linear(e, T, d, L.cross_k_w, nullptr, d, s.kv_scratch.data());
+        linear(e, T, d, L.cross_v_w, L.cross_v_b, d, s.kv_scratch.data() + td);
+        cpu::floats_to_half(s.kv_scratch.data(), s.cross16(hp, l, b, 0), td);
+        cpu::floats_to_half(s.kv_scratch.data() + td, s.cross16(hp, l, b, 1), td);
+      } else {
+        linear(e, T, d, L.cross_k_w, nullptr, d, s.cross(hp, l, b, 0));
+        linear(e, T, d, L.cross_v_w, L.cross_v_b, d, s.cross(hp, l, b, 1));
+      }
     }
   }
   return {};
@@ -387,17 +412,35 @@ Status Session::decode(std::span<const DecodeItem> items, std::vector<float>* lo
     for (size_t i = 0; i < items.size(); ++i) {
       const DecodeItem& it = items[i];
       const int n = static_cast<int>(it.tokens.size());
-      const float* kc = s.cross(hp, l, it.batch_index, 0);
-      const float* vc = s.cross(hp, l, it.batch_index, 1);
       const float* q = s.dq.data() + sz(row_start[i]) * sz(d);
       float* o = s.dattn.data() + sz(row_start[i]) * sz(d);
+      const float* kc = nullptr;
+      const float* vc = nullptr;
+      if (s.half_kv && n > kFewRows) {
+        // The GEMM path wants f32 keys/values: widen this window's layer.
+        const size_t td = sz(T) * sz(d);
+        s.kv_scratch.resize(2 * td);
+        cpu::halfs_to_float(s.cross16(hp, l, it.batch_index, 0), s.kv_scratch.data(), td);
+        cpu::halfs_to_float(s.cross16(hp, l, it.batch_index, 1), s.kv_scratch.data() + td, td);
+        kc = s.kv_scratch.data();
+        vc = kc + td;
+      } else if (!s.half_kv) {
+        kc = s.cross(hp, l, it.batch_index, 0);
+        vc = s.cross(hp, l, it.batch_index, 1);
+      }
       if (n <= kFewRows) {
         float* scores = s.dscores.data();
         s.pool.parallel_for(sz(nh), [&](size_t h0, size_t h1) {
           for (size_t hd = h0; hd < h1; ++hd) {
             const size_t off = hd * sz(dh);
-            cpu::attention_rows(q + off, sz(d), kc + off, vc + off, sz(d), n, T, dh, scale, false, o + off, sz(d),
-                                scores + hd * sz(n) * sz(T));
+            if (s.half_kv) {
+              cpu::attention_rows_f16(q + off, sz(d), s.cross16(hp, l, it.batch_index, 0) + off,
+                                      s.cross16(hp, l, it.batch_index, 1) + off, sz(d), n, T, dh, scale, false,
+                                      o + off, sz(d), scores + hd * sz(n) * sz(T));
+            } else {
+              cpu::attention_rows(q + off, sz(d), kc + off, vc + off, sz(d), n, T, dh, scale, false, o + off, sz(d),
+                                  scores + hd * sz(n) * sz(T));
+            }
           }
         });
         for (int hd = 0; hd < nh; ++hd) {
