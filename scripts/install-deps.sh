@@ -10,7 +10,7 @@ packages=(
   libsqlite3-dev libcpp-httplib-dev nlohmann-json3-dev libcli11-dev
   libspdlog-dev libfmt-dev
   libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us pocketsphinx
-  libopenblas-dev libfftw3-dev
+  libopenblas-dev libfftw3-dev zlib1g-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   flite ffmpeg python3-numpy
 )
