@@ -71,6 +71,8 @@ TEST(WhisperModel, LoadsHuggingFaceFolderInEveryFloatType) {
     EXPECT_EQ((*m)->format(), ModelFormat::kHuggingFace);
     EXPECT_EQ((*m)->source_dir(), dir.path().string());
     EXPECT_TRUE((*m)->ggml_vocab().empty());
+    // No generation_config.json: the non-speech set comes from the vocabulary.
+    EXPECT_TRUE((*m)->generation().suppress_tokens_from_vocab);
     expect_weights(**m, values);
   }
 }

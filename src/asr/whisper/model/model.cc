@@ -113,6 +113,7 @@ GenerationConfig derive_generation(int n_vocab) {
   for (int i = 0; i < langs; ++i) g.lang_to_id.emplace_back(kLanguageCodes[static_cast<size_t>(i)], g.sot + 1 + i);
   g.begin_suppress_tokens = {220, g.eot};
   g.max_initial_timestamp_index = 50;
+  g.suppress_tokens_from_vocab = true;
   return g;
 }
 
@@ -463,7 +464,6 @@ static Result<std::unique_ptr<Model::MappedFile>> map_file(const std::string& pa
       r.pos += len;
     }
     model_->generation_ = derive_generation(hp.n_vocab);
-    model_->generation_.suppress_tokens_from_vocab = true;
 
     while (r.pos < r.size) {
       int32_t n_dims = 0, name_len = 0, ttype = 0;
