@@ -348,7 +348,19 @@ void floats_to_half(const float* x, uint16_t* y, size_t n) {
   for (size_t i = 0; i < n; ++i) y[i] = float_to_half(x[i]);
 }
 
+namespace {
+__attribute__((target("avx2,fma,f16c"))) void halfs_to_float_f16c(const uint16_t* x, float* y, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, load_half8(x + i));
+  for (; i < n; ++i) y[i] = half_to_float(x[i]);
+}
+}  // namespace
+
 void halfs_to_float(const uint16_t* x, float* y, size_t n) {
+  if (have_f16c()) {
+    halfs_to_float_f16c(x, y, n);
+    return;
+  }
   for (size_t i = 0; i < n; ++i) y[i] = half_to_float(x[i]);
 }
 
