@@ -572,8 +572,15 @@ static Result<std::unique_ptr<Model::MappedFile>> map_file(const std::string& pa
     std::vector<float> out(count);
     if (t.type == WeightType::kF32) {
       std::memcpy(out.data(), t.data, t.bytes);
-    } else if (t.type == WeightType::kF16 && reinterpret_cast<uintptr_t>(t.data) % alignof(uint16_t) == 0) {
-      cpu::halfs_to_float(reinterpret_cast<const uint16_t*>(t.data), out.data(), count);
+    } else if (t.type == WeightType::kF16) {
+      if (reinterpret_cast<uintptr_t>(t.data) % alignof(uint16_t) == 0) {
+        cpu::halfs_to_float(reinterpret_cast<const uint16_t*>(t.data), out.data(), count);
+      } else {
+        // ggml files leave tensors at odd offsets; realign, then convert.
+        std::vector<uint16_t> aligned(count);
+        std::memcpy(aligned.data(), t.data, t.bytes);
+        cpu::halfs_to_float(aligned.data(), out.data(), count);
+      }
     } else {
       for (size_t i = 0; i < count; ++i) {
         uint16_t h;
