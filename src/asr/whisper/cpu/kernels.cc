@@ -120,17 +120,19 @@ bool have_f16c() {
   return ok;
 }
 
-// Up to 4 rows at once, so each converted weight vector feeds 4 FMAs.
+// Up to 4 rows at once, so each converted weight vector feeds 4 FMAs; the
+// row groups are the inner loop, so each weight row is read from memory
+// once (it stays in L1 across the groups) however many rows there are.
 __attribute__((target("avx2,fma,f16c"))) void gemm_f16_avx2(const float* x, int rows, int k, const uint16_t* w,
                                                             int n0, int n1, float* y, size_t ldy,
                                                             bool accumulate) {
   const int k8 = k / 8 * 8;
-  for (int r0 = 0; r0 < rows; r0 += 4) {
-    const int nr = std::min(4, rows - r0);
-    const float* xr[4];
-    for (int r = 0; r < 4; ++r) xr[r] = x + static_cast<size_t>(r0 + std::min(r, nr - 1)) * static_cast<size_t>(k);
-    for (int n = n0; n < n1; ++n) {
-      const uint16_t* wn = w + static_cast<size_t>(n) * static_cast<size_t>(k);
+  for (int n = n0; n < n1; ++n) {
+    const uint16_t* wn = w + static_cast<size_t>(n) * static_cast<size_t>(k);
+    for (int r0 = 0; r0 < rows; r0 += 4) {
+      const int nr = std::min(4, rows - r0);
+      const float* xr[4];
+      for (int r = 0; r < 4; ++r) xr[r] = x + static_cast<size_t>(r0 + std::min(r, nr - 1)) * static_cast<size_t>(k);
       __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(),
              a3 = _mm256_setzero_ps();
       for (int j = 0; j < k8; j += 8) {
