@@ -115,6 +115,10 @@ float half_to_float(uint16_t h) {
   return f;
 }
 
+__attribute__((target("avx2,fma,f16c"))) inline __m256 load_half8(const uint16_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
 bool have_f16c() {
   static const bool ok = have_avx2() && __builtin_cpu_supports("f16c");
   return ok;
@@ -129,21 +133,40 @@ __attribute__((target("avx2,fma,f16c"))) void gemm_f16_avx2(const float* x, int 
   const int k8 = k / 8 * 8;
   for (int n = n0; n < n1; ++n) {
     const uint16_t* wn = w + static_cast<size_t>(n) * static_cast<size_t>(k);
+    const char* ahead = reinterpret_cast<const char*>(wn + 2 * static_cast<size_t>(k));
+    for (int b = 0; b < k * 2; b += 64) _mm_prefetch(ahead + b, _MM_HINT_T0);
     for (int r0 = 0; r0 < rows; r0 += 4) {
       const int nr = std::min(4, rows - r0);
       const float* xr[4];
       for (int r = 0; r < 4; ++r) xr[r] = x + static_cast<size_t>(r0 + std::min(r, nr - 1)) * static_cast<size_t>(k);
+      // Two chains per row (even and odd 8-blocks) halve the FMA latency
+      // chain.
       __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(),
-             a3 = _mm256_setzero_ps();
-      for (int j = 0; j < k8; j += 8) {
-        const __m256 wv = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wn + j)));
+             a3 = _mm256_setzero_ps(), b0 = _mm256_setzero_ps(), b1 = _mm256_setzero_ps(),
+             b2 = _mm256_setzero_ps(), b3 = _mm256_setzero_ps();
+      int j = 0;
+      for (; j + 16 <= k8; j += 16) {
+        const __m256 wv = load_half8(wn + j);
+        const __m256 wu = load_half8(wn + j + 8);
+        a0 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xr[0] + j), a0);
+        a1 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xr[1] + j), a1);
+        a2 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xr[2] + j), a2);
+        a3 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xr[3] + j), a3);
+        b0 = _mm256_fmadd_ps(wu, _mm256_loadu_ps(xr[0] + j + 8), b0);
+        b1 = _mm256_fmadd_ps(wu, _mm256_loadu_ps(xr[1] + j + 8), b1);
+        b2 = _mm256_fmadd_ps(wu, _mm256_loadu_ps(xr[2] + j + 8), b2);
+        b3 = _mm256_fmadd_ps(wu, _mm256_loadu_ps(xr[3] + j + 8), b3);
+      }
+      for (; j < k8; j += 8) {
+        const __m256 wv = load_half8(wn + j);
         a0 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xr[0] + j), a0);
         a1 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xr[1] + j), a1);
         a2 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xr[2] + j), a2);
         a3 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xr[3] + j), a3);
       }
-      float sums[4] = {hsum8(a0), hsum8(a1), hsum8(a2), hsum8(a3)};
-      for (int j = k8; j < k; ++j) {
+      float sums[4] = {hsum8(_mm256_add_ps(a0, b0)), hsum8(_mm256_add_ps(a1, b1)), hsum8(_mm256_add_ps(a2, b2)),
+                       hsum8(_mm256_add_ps(a3, b3))};
+      for (j = k8; j < k; ++j) {
         const float wj = half_to_float(wn[j]);
         for (int r = 0; r < 4; ++r) sums[r] += wj * xr[r][j];
       }
@@ -155,41 +178,30 @@ __attribute__((target("avx2,fma,f16c"))) void gemm_f16_avx2(const float* x, int 
   }
 }
 
-// One row, four output columns at a time: each x load feeds four FMAs and
-// the four horizontal sums are folded together.
+// One row: each weight row is one sequential stream, summed with four
+// independent FMA chains (the latency of one chain would bound it), and
+// prefetched a few rows ahead.
 __attribute__((target("avx2,fma,f16c"))) void gemv_f16_avx2(const float* x, int k, const uint16_t* w, int n0, int n1,
                                                             float* y, bool accumulate) {
+  const int k32 = k / 32 * 32;
   const int k8 = k / 8 * 8;
-  int n = n0;
-  for (; n + 4 <= n1; n += 4) {
-    const uint16_t* w0 = w + static_cast<size_t>(n) * static_cast<size_t>(k);
-    const uint16_t* w1 = w0 + k;
-    const uint16_t* w2 = w1 + k;
-    const uint16_t* w3 = w2 + k;
+  for (int n = n0; n < n1; ++n) {
+    const uint16_t* wn = w + static_cast<size_t>(n) * static_cast<size_t>(k);
+    const char* ahead = reinterpret_cast<const char*>(wn + 4 * static_cast<size_t>(k));
+    for (int b = 0; b < k * 2; b += 64) _mm_prefetch(ahead + b, _MM_HINT_T0);
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
-    for (int j = 0; j < k8; j += 8) {
-      const __m256 xv = _mm256_loadu_ps(x + j);
-      a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w0 + j))), xv, a0);
-      a1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w1 + j))), xv, a1);
-      a2 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w2 + j))), xv, a2);
-      a3 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w3 + j))), xv, a3);
+    int j = 0;
+    for (; j < k32; j += 32) {
+      a0 = _mm256_fmadd_ps(load_half8(wn + j), _mm256_loadu_ps(x + j), a0);
+      a1 = _mm256_fmadd_ps(load_half8(wn + j + 8), _mm256_loadu_ps(x + j + 8), a1);
+      a2 = _mm256_fmadd_ps(load_half8(wn + j + 16), _mm256_loadu_ps(x + j + 16), a2);
+      a3 = _mm256_fmadd_ps(load_half8(wn + j + 24), _mm256_loadu_ps(x + j + 24), a3);
     }
-    // Transpose-and-add: lane i of the result is the sum of a_i.
-    const __m256 s01 = _mm256_hadd_ps(a0, a1);
-    const __m256 s23 = _mm256_hadd_ps(a2, a3);
-    const __m256 s = _mm256_hadd_ps(s01, s23);
-    __m128 r = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
-    float sums[4];
-    _mm_storeu_ps(sums, r);
-    for (int j = k8; j < k; ++j) {
-      sums[0] += half_to_float(w0[j]) * x[j];
-      sums[1] += half_to_float(w1[j]) * x[j];
-      sums[2] += half_to_float(w2[j]) * x[j];
-      sums[3] += half_to_float(w3[j]) * x[j];
-    }
-    for (int i = 0; i < 4; ++i) y[n + i] = accumulate ? y[n + i] + sums[i] : sums[i];
+    for (; j < k8; j += 8) a0 = _mm256_fmadd_ps(load_half8(wn + j), _mm256_loadu_ps(x + j), a0);
+    float sum = hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    for (; j < k; ++j) sum += half_to_float(wn[j]) * x[j];
+    y[n] = accumulate ? y[n] + sum : sum;
   }
-  if (n < n1) gemm_f16_avx2(x, 1, k, w, n, n1, y, 0, accumulate);
 }
 
 __attribute__((target("avx2,fma"))) float dot_avx2(const float* a, const float* b, int n) {
@@ -252,10 +264,6 @@ uint16_t float_to_half(float f) {
   const uint32_t rem = abs & 0x1fffu;
   if (rem > 0x1000u || (rem == 0x1000u && (r & 1u))) ++r;
   return static_cast<uint16_t>(sign | r);
-}
-
-__attribute__((target("avx2,fma,f16c"))) inline __m256 load_half8(const uint16_t* p) {
-  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 }
 
 // Scores four keys at a time (independent FMA chains), then the weighted
