@@ -172,8 +172,8 @@ class ModelLoader {
       if (magic == kGgmlMagic) {
         SF_RETURN_IF_ERROR(load_ggml());
       } else if (p.extension() == ".safetensors") {
+        // A weights file inside its Hugging Face folder.
         model_->mapped_.reset();
-        model_->source_dir_ = model_->source_dir_;
         model_->name_ = p.parent_path().filename().string();
         SF_RETURN_IF_ERROR(load_hf(p.parent_path().empty() ? std::filesystem::path(".") : p.parent_path(), p));
       } else {
