@@ -4,7 +4,8 @@
 //   * a Hugging Face checkpoint folder: config.json + model.safetensors
 //     (F32, F16 or BF16 tensors), optionally generation_config.json and the
 //     tokenizer files (tokenizer.json, or vocab.json + merges.txt +
-//     added_tokens.json; this class does not read them, see source_dir()), or
+//     added_tokens.json; this class does not read them, see source_dir()),
+//     or the model.safetensors file of such a folder, or
 //   * a whisper.cpp file (ggml-*.bin, magic 0x67676d6c) with F32 or F16
 //     tensors. Other tensor types (quantized) get kUnsupported.
 //
