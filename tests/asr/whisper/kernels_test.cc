@@ -70,11 +70,19 @@ TEST(WhisperKernels, HalfGemmMatchesFloat) {
     for (float& v : x) v = static_cast<float>(dist(rng)) / 512.0f;
     std::vector<float> y(static_cast<size_t>(rows * out), 1.0f);
     gemm_f16(x.data(), rows, k, w.data(), 0, out, y.data(), static_cast<size_t>(out), /*accumulate=*/true);
+    // The f32 kernel over the same values, on a column sub-range.
+    std::vector<float> y32(static_cast<size_t>(rows * out), -7.0f);
+    gemm_f32(x.data(), rows, k, wf.data(), 3, out, y32.data(), static_cast<size_t>(out), /*accumulate=*/false);
     for (int r = 0; r < rows; ++r) {
       for (int n = 0; n < out; ++n) {
         double expect = 1.0;
         for (int j = 0; j < k; ++j) expect += static_cast<double>(x[static_cast<size_t>(r * k + j)]) * wf[static_cast<size_t>(n * k + j)];
         ASSERT_NEAR(y[static_cast<size_t>(r * out + n)], expect, 1e-5) << rows << " rows, r " << r << " n " << n;
+        if (n < 3) {
+          ASSERT_EQ(y32[static_cast<size_t>(r * out + n)], -7.0f);
+        } else {
+          ASSERT_NEAR(y32[static_cast<size_t>(r * out + n)], expect - 1.0, 1e-5) << rows << " rows, r " << r << " n " << n;
+        }
       }
     }
   }

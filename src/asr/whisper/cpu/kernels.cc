@@ -115,34 +115,65 @@ float half_to_float(uint16_t h) {
   return f;
 }
 
+__attribute__((target("avx2,fma,f16c"))) inline __m256 load_half8(const uint16_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+__attribute__((target("avx2,fma,f16c"))) inline __m256 load8(const uint16_t* p) { return load_half8(p); }
+__attribute__((target("avx2,fma,f16c"))) inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
+
+inline float to_float(uint16_t h) { return half_to_float(h); }
+inline float to_float(float f) { return f; }
+
 bool have_f16c() {
   static const bool ok = have_avx2() && __builtin_cpu_supports("f16c");
   return ok;
 }
 
-// Up to 4 rows at once, so each converted weight vector feeds 4 FMAs.
-__attribute__((target("avx2,fma,f16c"))) void gemm_f16_avx2(const float* x, int rows, int k, const uint16_t* w,
-                                                            int n0, int n1, float* y, size_t ldy,
-                                                            bool accumulate) {
+// Up to 4 rows at once, so each converted weight vector feeds 4 FMAs; the
+// row groups are the inner loop, so each weight row is read from memory
+// once (it stays in L1 across the groups) however many rows there are.
+template <typename T>
+__attribute__((target("avx2,fma,f16c"))) void gemm_rows_avx2(const float* x, int rows, int k, const T* w, int n0,
+                                                             int n1, float* y, size_t ldy, bool accumulate) {
   const int k8 = k / 8 * 8;
-  for (int r0 = 0; r0 < rows; r0 += 4) {
-    const int nr = std::min(4, rows - r0);
-    const float* xr[4];
-    for (int r = 0; r < 4; ++r) xr[r] = x + static_cast<size_t>(r0 + std::min(r, nr - 1)) * static_cast<size_t>(k);
-    for (int n = n0; n < n1; ++n) {
-      const uint16_t* wn = w + static_cast<size_t>(n) * static_cast<size_t>(k);
+  for (int n = n0; n < n1; ++n) {
+    const T* wn = w + static_cast<size_t>(n) * static_cast<size_t>(k);
+    const char* ahead = reinterpret_cast<const char*>(wn + 2 * static_cast<size_t>(k));
+    for (size_t b = 0; b < static_cast<size_t>(k) * sizeof(T); b += 64) _mm_prefetch(ahead + b, _MM_HINT_T0);
+    for (int r0 = 0; r0 < rows; r0 += 4) {
+      const int nr = std::min(4, rows - r0);
+      const float* xr[4];
+      for (int r = 0; r < 4; ++r) xr[r] = x + static_cast<size_t>(r0 + std::min(r, nr - 1)) * static_cast<size_t>(k);
+      // Two chains per row (even and odd 8-blocks) halve the FMA latency
+      // chain.
       __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(),
-             a3 = _mm256_setzero_ps();
-      for (int j = 0; j < k8; j += 8) {
-        const __m256 wv = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wn + j)));
+             a3 = _mm256_setzero_ps(), b0 = _mm256_setzero_ps(), b1 = _mm256_setzero_ps(),
+             b2 = _mm256_setzero_ps(), b3 = _mm256_setzero_ps();
+      int j = 0;
+      for (; j + 16 <= k8; j += 16) {
+        const __m256 wv = load8(wn + j);
+        const __m256 wu = load8(wn + j + 8);
+        a0 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xr[0] + j), a0);
+        a1 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xr[1] + j), a1);
+        a2 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xr[2] + j), a2);
+        a3 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xr[3] + j), a3);
+        b0 = _mm256_fmadd_ps(wu, _mm256_loadu_ps(xr[0] + j + 8), b0);
+        b1 = _mm256_fmadd_ps(wu, _mm256_loadu_ps(xr[1] + j + 8), b1);
+        b2 = _mm256_fmadd_ps(wu, _mm256_loadu_ps(xr[2] + j + 8), b2);
+        b3 = _mm256_fmadd_ps(wu, _mm256_loadu_ps(xr[3] + j + 8), b3);
+      }
+      for (; j < k8; j += 8) {
+        const __m256 wv = load8(wn + j);
         a0 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xr[0] + j), a0);
         a1 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xr[1] + j), a1);
         a2 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xr[2] + j), a2);
         a3 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xr[3] + j), a3);
       }
-      float sums[4] = {hsum8(a0), hsum8(a1), hsum8(a2), hsum8(a3)};
-      for (int j = k8; j < k; ++j) {
-        const float wj = half_to_float(wn[j]);
+      float sums[4] = {hsum8(_mm256_add_ps(a0, b0)), hsum8(_mm256_add_ps(a1, b1)), hsum8(_mm256_add_ps(a2, b2)),
+                       hsum8(_mm256_add_ps(a3, b3))};
+      for (j = k8; j < k; ++j) {
+        const float wj = to_float(wn[j]);
         for (int r = 0; r < 4; ++r) sums[r] += wj * xr[r][j];
       }
       for (int r = 0; r < nr; ++r) {
@@ -153,41 +184,31 @@ __attribute__((target("avx2,fma,f16c"))) void gemm_f16_avx2(const float* x, int 
   }
 }
 
-// One row, four output columns at a time: each x load feeds four FMAs and
-// the four horizontal sums are folded together.
-__attribute__((target("avx2,fma,f16c"))) void gemv_f16_avx2(const float* x, int k, const uint16_t* w, int n0, int n1,
-                                                            float* y, bool accumulate) {
+// One row: each weight row is one sequential stream, summed with four
+// independent FMA chains (the latency of one chain would bound it), and
+// prefetched a few rows ahead.
+template <typename T>
+__attribute__((target("avx2,fma,f16c"))) void gemv_avx2(const float* x, int k, const T* w, int n0, int n1, float* y,
+                                                        bool accumulate) {
+  const int k32 = k / 32 * 32;
   const int k8 = k / 8 * 8;
-  int n = n0;
-  for (; n + 4 <= n1; n += 4) {
-    const uint16_t* w0 = w + static_cast<size_t>(n) * static_cast<size_t>(k);
-    const uint16_t* w1 = w0 + k;
-    const uint16_t* w2 = w1 + k;
-    const uint16_t* w3 = w2 + k;
+  for (int n = n0; n < n1; ++n) {
+    const T* wn = w + static_cast<size_t>(n) * static_cast<size_t>(k);
+    const char* ahead = reinterpret_cast<const char*>(wn + 4 * static_cast<size_t>(k));
+    for (size_t b = 0; b < static_cast<size_t>(k) * sizeof(T); b += 64) _mm_prefetch(ahead + b, _MM_HINT_T0);
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
-    for (int j = 0; j < k8; j += 8) {
-      const __m256 xv = _mm256_loadu_ps(x + j);
-      a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w0 + j))), xv, a0);
-      a1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w1 + j))), xv, a1);
-      a2 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w2 + j))), xv, a2);
-      a3 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w3 + j))), xv, a3);
+    int j = 0;
+    for (; j < k32; j += 32) {
+      a0 = _mm256_fmadd_ps(load8(wn + j), _mm256_loadu_ps(x + j), a0);
+      a1 = _mm256_fmadd_ps(load8(wn + j + 8), _mm256_loadu_ps(x + j + 8), a1);
+      a2 = _mm256_fmadd_ps(load8(wn + j + 16), _mm256_loadu_ps(x + j + 16), a2);
+      a3 = _mm256_fmadd_ps(load8(wn + j + 24), _mm256_loadu_ps(x + j + 24), a3);
     }
-    // Transpose-and-add: lane i of the result is the sum of a_i.
-    const __m256 s01 = _mm256_hadd_ps(a0, a1);
-    const __m256 s23 = _mm256_hadd_ps(a2, a3);
-    const __m256 s = _mm256_hadd_ps(s01, s23);
-    __m128 r = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
-    float sums[4];
-    _mm_storeu_ps(sums, r);
-    for (int j = k8; j < k; ++j) {
-      sums[0] += half_to_float(w0[j]) * x[j];
-      sums[1] += half_to_float(w1[j]) * x[j];
-      sums[2] += half_to_float(w2[j]) * x[j];
-      sums[3] += half_to_float(w3[j]) * x[j];
-    }
-    for (int i = 0; i < 4; ++i) y[n + i] = accumulate ? y[n + i] + sums[i] : sums[i];
+    for (; j < k8; j += 8) a0 = _mm256_fmadd_ps(load8(wn + j), _mm256_loadu_ps(x + j), a0);
+    float sum = hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    for (; j < k; ++j) sum += to_float(wn[j]) * x[j];
+    y[n] = accumulate ? y[n] + sum : sum;
   }
-  if (n < n1) gemm_f16_avx2(x, 1, k, w, n, n1, y, 0, accumulate);
 }
 
 __attribute__((target("avx2,fma"))) float dot_avx2(const float* a, const float* b, int n) {
@@ -252,42 +273,39 @@ uint16_t float_to_half(float f) {
   return static_cast<uint16_t>(sign | r);
 }
 
-__attribute__((target("avx2,fma,f16c"))) inline __m256 load_half8(const uint16_t* p) {
-  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-}
-
 // Scores four keys at a time (independent FMA chains), then the weighted
 // sum of values with the output row held in registers when dh is 64.
-__attribute__((target("avx2,fma,f16c"))) void attention_rows_f16_avx2(const float* q, size_t ldq, const uint16_t* k,
-                                                                      const uint16_t* v, size_t ldkv, int n, int len,
-                                                                      int dh, float scale, bool causal, float* out,
-                                                                      size_t ldo, float* probs) {
+
+template <typename T>
+__attribute__((target("avx2,fma,f16c"))) void attention_rows_avx2(const float* q, size_t ldq, const T* k, const T* v,
+                                                                  size_t ldkv, int n, int len, int dh, float scale,
+                                                                  bool causal, float* out, size_t ldo, float* probs) {
   for (int r = 0; r < n; ++r) {
     const float* qr = q + static_cast<size_t>(r) * ldq;
     float* p = probs + static_cast<size_t>(r) * static_cast<size_t>(len);
     const int visible = causal ? len - n + r + 1 : len;
     int t = 0;
     for (; t + 4 <= visible; t += 4) {
-      const uint16_t* k0 = k + static_cast<size_t>(t) * ldkv;
-      const uint16_t* k1 = k0 + ldkv;
-      const uint16_t* k2 = k1 + ldkv;
-      const uint16_t* k3 = k2 + ldkv;
+      const T* k0 = k + static_cast<size_t>(t) * ldkv;
+      const T* k1 = k0 + ldkv;
+      const T* k2 = k1 + ldkv;
+      const T* k3 = k2 + ldkv;
       __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
       for (int j = 0; j < dh; j += 8) {
         const __m256 qv = _mm256_loadu_ps(qr + j);
-        a0 = _mm256_fmadd_ps(qv, load_half8(k0 + j), a0);
-        a1 = _mm256_fmadd_ps(qv, load_half8(k1 + j), a1);
-        a2 = _mm256_fmadd_ps(qv, load_half8(k2 + j), a2);
-        a3 = _mm256_fmadd_ps(qv, load_half8(k3 + j), a3);
+        a0 = _mm256_fmadd_ps(qv, load8(k0 + j), a0);
+        a1 = _mm256_fmadd_ps(qv, load8(k1 + j), a1);
+        a2 = _mm256_fmadd_ps(qv, load8(k2 + j), a2);
+        a3 = _mm256_fmadd_ps(qv, load8(k3 + j), a3);
       }
       const __m256 s = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
       const __m128 sum4 = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
       _mm_storeu_ps(p + t, _mm_mul_ps(sum4, _mm_set1_ps(scale)));
     }
     for (; t < visible; ++t) {
-      const uint16_t* kt = k + static_cast<size_t>(t) * ldkv;
+      const T* kt = k + static_cast<size_t>(t) * ldkv;
       __m256 a = _mm256_setzero_ps();
-      for (int j = 0; j < dh; j += 8) a = _mm256_fmadd_ps(_mm256_loadu_ps(qr + j), load_half8(kt + j), a);
+      for (int j = 0; j < dh; j += 8) a = _mm256_fmadd_ps(_mm256_loadu_ps(qr + j), load8(kt + j), a);
       p[t] = scale * hsum8(a);
     }
     softmax_row_avx2(p, visible);
@@ -297,16 +315,16 @@ __attribute__((target("avx2,fma,f16c"))) void attention_rows_f16_avx2(const floa
       __m256 o0 = _mm256_setzero_ps(), o1 = _mm256_setzero_ps(), o2 = _mm256_setzero_ps(), o3 = _mm256_setzero_ps(),
              o4 = _mm256_setzero_ps(), o5 = _mm256_setzero_ps(), o6 = _mm256_setzero_ps(), o7 = _mm256_setzero_ps();
       for (int tt = 0; tt < visible; ++tt) {
-        const uint16_t* vt = v + static_cast<size_t>(tt) * ldkv;
+        const T* vt = v + static_cast<size_t>(tt) * ldkv;
         const __m256 pv = _mm256_set1_ps(p[tt]);
-        o0 = _mm256_fmadd_ps(pv, load_half8(vt), o0);
-        o1 = _mm256_fmadd_ps(pv, load_half8(vt + 8), o1);
-        o2 = _mm256_fmadd_ps(pv, load_half8(vt + 16), o2);
-        o3 = _mm256_fmadd_ps(pv, load_half8(vt + 24), o3);
-        o4 = _mm256_fmadd_ps(pv, load_half8(vt + 32), o4);
-        o5 = _mm256_fmadd_ps(pv, load_half8(vt + 40), o5);
-        o6 = _mm256_fmadd_ps(pv, load_half8(vt + 48), o6);
-        o7 = _mm256_fmadd_ps(pv, load_half8(vt + 56), o7);
+        o0 = _mm256_fmadd_ps(pv, load8(vt), o0);
+        o1 = _mm256_fmadd_ps(pv, load8(vt + 8), o1);
+        o2 = _mm256_fmadd_ps(pv, load8(vt + 16), o2);
+        o3 = _mm256_fmadd_ps(pv, load8(vt + 24), o3);
+        o4 = _mm256_fmadd_ps(pv, load8(vt + 32), o4);
+        o5 = _mm256_fmadd_ps(pv, load8(vt + 40), o5);
+        o6 = _mm256_fmadd_ps(pv, load8(vt + 48), o6);
+        o7 = _mm256_fmadd_ps(pv, load8(vt + 56), o7);
       }
       _mm256_storeu_ps(o, o0);
       _mm256_storeu_ps(o + 8, o1);
@@ -319,10 +337,10 @@ __attribute__((target("avx2,fma,f16c"))) void attention_rows_f16_avx2(const floa
     } else {
       std::fill(o, o + dh, 0.0f);
       for (int tt = 0; tt < visible; ++tt) {
-        const uint16_t* vt = v + static_cast<size_t>(tt) * ldkv;
+        const T* vt = v + static_cast<size_t>(tt) * ldkv;
         const __m256 pv = _mm256_set1_ps(p[tt]);
         for (int j = 0; j < dh; j += 8) {
-          _mm256_storeu_ps(o + j, _mm256_fmadd_ps(pv, load_half8(vt + j), _mm256_loadu_ps(o + j)));
+          _mm256_storeu_ps(o + j, _mm256_fmadd_ps(pv, load8(vt + j), _mm256_loadu_ps(o + j)));
         }
       }
     }
@@ -348,14 +366,26 @@ void floats_to_half(const float* x, uint16_t* y, size_t n) {
   for (size_t i = 0; i < n; ++i) y[i] = float_to_half(x[i]);
 }
 
+namespace {
+__attribute__((target("avx2,fma,f16c"))) void halfs_to_float_f16c(const uint16_t* x, float* y, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, load_half8(x + i));
+  for (; i < n; ++i) y[i] = half_to_float(x[i]);
+}
+}  // namespace
+
 void halfs_to_float(const uint16_t* x, float* y, size_t n) {
+  if (have_f16c()) {
+    halfs_to_float_f16c(x, y, n);
+    return;
+  }
   for (size_t i = 0; i < n; ++i) y[i] = half_to_float(x[i]);
 }
 
 void attention_rows_f16(const float* q, size_t ldq, const uint16_t* k, const uint16_t* v, size_t ldkv, int n, int len,
                         int dh, float scale, bool causal, float* out, size_t ldo, float* probs) {
   if (have_f16c() && dh % 8 == 0) {
-    attention_rows_f16_avx2(q, ldq, k, v, ldkv, n, len, dh, scale, causal, out, ldo, probs);
+    attention_rows_avx2<uint16_t>(q, ldq, k, v, ldkv, n, len, dh, scale, causal, out, ldo, probs);
     return;
   }
   for (int r = 0; r < n; ++r) {
@@ -381,6 +411,10 @@ void attention_rows_f16(const float* q, size_t ldq, const uint16_t* k, const uin
 
 void attention_rows(const float* q, size_t ldq, const float* k, const float* v, size_t ldkv, int n, int len, int dh,
                     float scale, bool causal, float* out, size_t ldo, float* probs) {
+  if (have_f16c() && dh % 8 == 0) {
+    attention_rows_avx2<float>(q, ldq, k, v, ldkv, n, len, dh, scale, causal, out, ldo, probs);
+    return;
+  }
   for (int r = 0; r < n; ++r) {
     const float* qr = q + static_cast<size_t>(r) * ldq;
     float* p = probs + static_cast<size_t>(r) * static_cast<size_t>(len);
@@ -400,9 +434,9 @@ void gemm_f16(const float* x, int rows, int k, const uint16_t* w, int n0, int n1
               bool accumulate) {
   if (have_f16c()) {
     if (rows == 1) {
-      gemv_f16_avx2(x, k, w, n0, n1, y, accumulate);
+      gemv_avx2<uint16_t>(x, k, w, n0, n1, y, accumulate);
     } else {
-      gemm_f16_avx2(x, rows, k, w, n0, n1, y, ldy, accumulate);
+      gemm_rows_avx2<uint16_t>(x, rows, k, w, n0, n1, y, ldy, accumulate);
     }
     return;
   }
@@ -412,6 +446,27 @@ void gemm_f16(const float* x, int rows, int k, const uint16_t* w, int n0, int n1
       const uint16_t* wn = w + static_cast<size_t>(n) * static_cast<size_t>(k);
       float sum = 0.0f;
       for (int j = 0; j < k; ++j) sum += half_to_float(wn[j]) * xr[j];
+      float* dst = y + static_cast<size_t>(r) * ldy + static_cast<size_t>(n);
+      *dst = accumulate ? *dst + sum : sum;
+    }
+  }
+}
+
+void gemm_f32(const float* x, int rows, int k, const float* w, int n0, int n1, float* y, size_t ldy, bool accumulate) {
+  if (have_f16c()) {
+    if (rows == 1) {
+      gemv_avx2<float>(x, k, w, n0, n1, y, accumulate);
+    } else {
+      gemm_rows_avx2<float>(x, rows, k, w, n0, n1, y, ldy, accumulate);
+    }
+    return;
+  }
+  for (int r = 0; r < rows; ++r) {
+    const float* xr = x + static_cast<size_t>(r) * static_cast<size_t>(k);
+    for (int n = n0; n < n1; ++n) {
+      const float* wn = w + static_cast<size_t>(n) * static_cast<size_t>(k);
+      float sum = 0.0f;
+      for (int j = 0; j < k; ++j) sum += wn[j] * xr[j];
       float* dst = y + static_cast<size_t>(r) * ldy + static_cast<size_t>(n);
       *dst = accumulate ? *dst + sum : sum;
     }

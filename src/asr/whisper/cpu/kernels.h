@@ -45,6 +45,11 @@ void attention_rows_f16(const float* q, size_t ldq, const uint16_t* k, const uin
 void floats_to_half(const float* x, uint16_t* y, size_t n);
 void halfs_to_float(const uint16_t* x, float* y, size_t n);
 
+// gemm_f16 with f32 weights: for few rows it streams the weights once with
+// enough independent FMA chains to run at memory bandwidth, where a general
+// GEMM is several times slower.
+void gemm_f32(const float* x, int rows, int k, const float* w, int n0, int n1, float* y, size_t ldy, bool accumulate);
+
 // Whether gemm_f16 runs vectorized (AVX2 + F16C) on this CPU.
 bool fast_f16();
 

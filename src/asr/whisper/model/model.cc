@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "asr/whisper/cpu/kernels.h"
 #include "core/log.h"
 
 namespace sf::asr::whisper {
@@ -113,6 +114,7 @@ GenerationConfig derive_generation(int n_vocab) {
   for (int i = 0; i < langs; ++i) g.lang_to_id.emplace_back(kLanguageCodes[static_cast<size_t>(i)], g.sot + 1 + i);
   g.begin_suppress_tokens = {220, g.eot};
   g.max_initial_timestamp_index = 50;
+  g.suppress_tokens_from_vocab = true;
   return g;
 }
 
@@ -170,8 +172,8 @@ class ModelLoader {
       if (magic == kGgmlMagic) {
         SF_RETURN_IF_ERROR(load_ggml());
       } else if (p.extension() == ".safetensors") {
+        // A weights file inside its Hugging Face folder.
         model_->mapped_.reset();
-        model_->source_dir_ = model_->source_dir_;
         model_->name_ = p.parent_path().filename().string();
         SF_RETURN_IF_ERROR(load_hf(p.parent_path().empty() ? std::filesystem::path(".") : p.parent_path(), p));
       } else {
@@ -463,7 +465,6 @@ static Result<std::unique_ptr<Model::MappedFile>> map_file(const std::string& pa
       r.pos += len;
     }
     model_->generation_ = derive_generation(hp.n_vocab);
-    model_->generation_.suppress_tokens_from_vocab = true;
 
     while (r.pos < r.size) {
       int32_t n_dims = 0, name_len = 0, ttype = 0;
@@ -571,6 +572,15 @@ static Result<std::unique_ptr<Model::MappedFile>> map_file(const std::string& pa
     std::vector<float> out(count);
     if (t.type == WeightType::kF32) {
       std::memcpy(out.data(), t.data, t.bytes);
+    } else if (t.type == WeightType::kF16) {
+      if (reinterpret_cast<uintptr_t>(t.data) % alignof(uint16_t) == 0) {
+        cpu::halfs_to_float(reinterpret_cast<const uint16_t*>(t.data), out.data(), count);
+      } else {
+        // ggml files leave tensors at odd offsets; realign, then convert.
+        std::vector<uint16_t> aligned(count);
+        std::memcpy(aligned.data(), t.data, t.bytes);
+        cpu::halfs_to_float(aligned.data(), out.data(), count);
+      }
     } else {
       for (size_t i = 0; i < count; ++i) {
         uint16_t h;

@@ -4,7 +4,8 @@
 //   * a Hugging Face checkpoint folder: config.json + model.safetensors
 //     (F32, F16 or BF16 tensors), optionally generation_config.json and the
 //     tokenizer files (tokenizer.json, or vocab.json + merges.txt +
-//     added_tokens.json; this class does not read them, see source_dir()), or
+//     added_tokens.json; this class does not read them, see source_dir()),
+//     or the model.safetensors file of such a folder, or
 //   * a whisper.cpp file (ggml-*.bin, magic 0x67676d6c) with F32 or F16
 //     tensors. Other tensor types (quantized) get kUnsupported.
 //
@@ -82,10 +83,11 @@ struct GenerationConfig {
   // English-only models.
   std::vector<std::pair<std::string, int>> lang_to_id;
 
-  // Tokens never sampled. For HF folders, generation_config.json's list.
-  // For ggml files this is empty and suppress_tokens_from_vocab is true:
-  // the decoder should compute Whisper's non-speech token set from the
-  // vocabulary (as the reference implementation does for "-1").
+  // Tokens never sampled: the "suppress_tokens" list of
+  // generation_config.json (or config.json). Where no file gives one (ggml
+  // files, folders without it) this is empty and suppress_tokens_from_vocab
+  // is true: the decoder should compute Whisper's non-speech token set from
+  // the vocabulary (as the reference implementation does for "-1").
   std::vector<int> suppress_tokens;
   bool suppress_tokens_from_vocab = false;
   // Tokens suppressed at the first sampled position (default: " " and eot).

@@ -65,12 +65,12 @@ struct Session::State {
         16);
   }
   // A decoder projection y = x W^T + b (or x += x' W^T + b with residual).
-  // Few rows with an F16 copy of W: our half-float kernel, split by output
-  // column over the pool (memory-bound, so half the bytes is what counts);
-  // otherwise the f32 GEMM.
+  // Few rows: our streaming kernels (over the F16 copy of W where there is
+  // one: memory-bound, so half the bytes is what counts), split by output
+  // column over the pool; many rows: the f32 GEMM.
   void proj(const float* in, int rows, int width, const float* w, const uint16_t* wh, const float* b, int out, float* y,
             bool residual) {
-    if (wh == nullptr || rows > kHalfRowsMax || !cpu::fast_f16()) {
+    if (rows > kStreamRowsMax || !cpu::fast_f16()) {
       if (residual) {
         linear_residual(in, rows, width, w, b, out, y);
       } else {
@@ -90,11 +90,15 @@ struct Session::State {
     pool.parallel_for(
         sz(out),
         [=](size_t n0, size_t n1) {
-          cpu::gemm_f16(in, rows, width, wh, static_cast<int>(n0), static_cast<int>(n1), y, sz(out), accumulate);
+          if (wh != nullptr) {
+            cpu::gemm_f16(in, rows, width, wh, static_cast<int>(n0), static_cast<int>(n1), y, sz(out), accumulate);
+          } else {
+            cpu::gemm_f32(in, rows, width, w, static_cast<int>(n0), static_cast<int>(n1), y, sz(out), accumulate);
+          }
         },
         256);
   }
-  static constexpr int kHalfRowsMax = 16;
+  static constexpr int kStreamRowsMax = 16;
 
   void softmax_rows(float* p, int rows, int n, size_t stride) {
     pool.parallel_for(
