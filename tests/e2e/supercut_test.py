@@ -256,6 +256,54 @@ class Interrupt(Workdir):
         self.assert_no_output("out.mp4")
 
 
+class WhisperEngine(Workdir):
+    """`--engine whisper` end to end on a random-weight tiny model in both
+    file formats: the words are nonsense, but every stage must run and the
+    outputs must be well-formed."""
+
+    def make_model(self):
+        import subprocess
+        from e2e_lib import ROOT
+        gen = os.path.join(ROOT, "tests", "asr", "whisper", "reference", "make_model.py")
+        hf, ggml = self.path("tiny-hf"), self.path("ggml-tiny.bin")
+        subprocess.run(["/usr/bin/python3", gen, "--size", "tiny.en", "--dtype", "f16", "--hf-out", hf,
+                        "--ggml-out", ggml], check=True, capture_output=True)
+        return hf, ggml
+
+    def test_supercut_and_transcribe_with_random_weights(self):
+        hf, ggml = self.make_model()
+        src = talk("c")
+        out, rep = self.path("w.mp4"), self.path("w.json")
+        p = run(["supercut", "-i", src, "--engine", "whisper", "--model", hf, "--workers", "1",
+                 "-w", ".*", "--match", "regex", "-o", out, "--report", rep])
+        if p.returncode == EXIT_NO_MATCH:
+            self.assert_no_output("w.mp4")
+        else:
+            self.assertEqual(p.returncode, 0, p.stderr)
+            report = load(rep)
+            self.assertEqual(report["engine"], "whisper")
+            self.assertGreater(len(report["clips"]), 0)
+            info = ffprobe(out)
+            self.assertAlmostEqual(float(info["format"]["duration"]), report["output"]["duration"], delta=0.1)
+        p = run(["-q", "transcribe", "-i", src, "--engine", "whisper", "--model", ggml, "--workers", "1",
+                 "--format", "json"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        d = json.loads(p.stdout)
+        duration = timeline(src)["duration"]
+        for seg in d["segments"]:
+            for w in seg["words"]:
+                self.assertLessEqual(0, w["start"])
+                self.assertLessEqual(w["start"], w["end"])
+                self.assertLessEqual(w["end"], duration + 0.5)
+
+    def test_missing_model_is_a_clear_error(self):
+        p = run(["supercut", "-i", talk("c"), "--engine", "whisper", "--model", self.path("nope"), "-w", "x",
+                 "-o", self.path("out.mp4")])
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("nope", p.stderr)
+        self.assert_no_output("out.mp4")
+
+
 class Transcribe(Workdir):
     def test_formats(self):
         src = talk("a")

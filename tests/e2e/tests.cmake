@@ -4,7 +4,7 @@ add_test(NAME e2e.media_setup
   COMMAND /usr/bin/python3 -c "import e2e_lib; [e2e_lib.talk(n) for n in e2e_lib.TALKS]"
   WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR})
 set_tests_properties(e2e.media_setup PROPERTIES ENVIRONMENT "${SF_E2E_ENV}" FIXTURES_SETUP e2e_media LABELS e2e)
-foreach(cls SupercutAcrossInputs OptionsAndDryRun BadInput Interrupt Transcribe)
+foreach(cls SupercutAcrossInputs OptionsAndDryRun BadInput Interrupt WhisperEngine Transcribe)
   add_test(NAME e2e.${cls}
     COMMAND /usr/bin/python3 -m unittest -v supercut_test.${cls}
     WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR})
