@@ -9,6 +9,7 @@
 #include "asr/whisper/mel.h"
 #include "asr/whisper/model/model.h"
 #include "asr/whisper/model/session.h"
+#include "core/config.h"
 #include "asr/whisper/model_store.h"
 #include "asr/whisper/tokenizer.h"
 #include "asr/whisper/transcriber.h"
@@ -200,10 +201,7 @@ Result<std::unique_ptr<Engine>> create_engine(const EngineOptions& options) {
 
 Result<std::unique_ptr<Engine>> create_engine(const EngineOptions& options, const EngineTuning& tuning) {
   std::string value = options.model;
-  if (value.empty()) {
-    const char* env = std::getenv("WHISPER_MODEL_SIZE");
-    value = env != nullptr && *env != '\0' ? env : "base";
-  }
+  if (value.empty()) value = config::env("WHISPER_MODEL_SIZE");
   if (options.threads < 1) return invalid_argument("whisper: --threads must be at least 1");
   if (options.batch_size < 1) return invalid_argument("whisper: --batch-size must be at least 1");
   if (options.beam_size < 1) return invalid_argument("whisper: --beam-size must be at least 1");
