@@ -1,5 +1,6 @@
 #include "pipeline/transcriber.h"
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -106,6 +107,10 @@ Result<std::vector<InputTranscript>> transcribe_inputs(const std::vector<std::st
 
   SegmenterOptions sopt;
   sopt.max_length = options.max_segment;
+  // Whisper pads every window to 30 s, so short segments waste encoder work:
+  // let its segments run close to the window. PocketSphinx does best on
+  // phrase-sized utterances.
+  if (options.engine.engine == "whisper") sopt.min_length = std::min(24.0, 0.8 * sopt.max_length);
   std::vector<float> block(asr::kSampleRate);
   for (size_t i = 0; i < paths.size() && !error.failed(); ++i) {
     size_t index = 0;
