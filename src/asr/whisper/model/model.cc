@@ -33,32 +33,6 @@ constexpr std::array<const char*, 100> kLanguageCodes = {
 
 constexpr uint32_t kGgmlMagic = 0x67676d6c;
 
-float half_to_float(uint16_t h) {
-  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
-  uint32_t exp = (h >> 10) & 0x1fu;
-  uint32_t mant = h & 0x3ffu;
-  uint32_t bits;
-  if (exp == 0) {
-    if (mant == 0) {
-      bits = sign;
-    } else {
-      // Subnormal: renormalize into an f32 normal.
-      exp = 127 - 15 + 1;
-      while ((mant & 0x400u) == 0) {
-        mant <<= 1;
-        --exp;
-      }
-      mant &= 0x3ffu;
-      bits = sign | (exp << 23) | (mant << 13);
-    }
-  } else if (exp == 0x1f) {
-    bits = sign | 0x7f800000u | (mant << 13);
-  } else {
-    bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
-  }
-  return std::bit_cast<float>(bits);
-}
-
 float bf16_to_float(uint16_t h) { return std::bit_cast<float>(static_cast<uint32_t>(h) << 16); }
 
 std::string shape_string(const std::vector<int64_t>& shape) {
@@ -581,11 +555,11 @@ static Result<std::unique_ptr<Model::MappedFile>> map_file(const std::string& pa
         std::memcpy(aligned.data(), t.data, t.bytes);
         cpu::halfs_to_float(aligned.data(), out.data(), count);
       }
-    } else {
+    } else {  // bf16
       for (size_t i = 0; i < count; ++i) {
         uint16_t h;
         std::memcpy(&h, t.data + 2 * i, 2);
-        out[i] = t.type == WeightType::kF16 ? half_to_float(h) : bf16_to_float(h);
+        out[i] = bf16_to_float(h);
       }
     }
     model_->converted_.push_back(std::move(out));
