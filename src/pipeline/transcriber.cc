@@ -110,7 +110,12 @@ Result<std::vector<InputTranscript>> transcribe_inputs(const std::vector<std::st
   // Whisper pads every window to 30 s, so short segments waste encoder work:
   // let its segments run close to the window. PocketSphinx does best on
   // phrase-sized utterances.
-  if (options.engine.engine == "whisper") sopt.min_length = std::min(24.0, 0.8 * sopt.max_length);
+  // With --batch-size N the engine splits a segment into <= 30-s chunks
+  // itself and decodes N at a time, so it is handed N windows' worth.
+  if (options.engine.engine == "whisper") {
+    sopt.max_length = options.max_segment * std::max(1, options.engine.batch_size);
+    sopt.min_length = 0.8 * sopt.max_length;
+  }
   std::vector<float> block(asr::kSampleRate);
   for (size_t i = 0; i < paths.size() && !error.failed(); ++i) {
     size_t index = 0;
