@@ -71,7 +71,14 @@ TEST(WhisperModel, LoadsHuggingFaceFolderInEveryFloatType) {
     EXPECT_EQ((*m)->format(), ModelFormat::kHuggingFace);
     EXPECT_EQ((*m)->source_dir(), dir.path().string());
     EXPECT_TRUE((*m)->ggml_vocab().empty());
+    // No generation_config.json: the non-speech set comes from the vocabulary.
+    EXPECT_TRUE((*m)->generation().suppress_tokens_from_vocab);
     expect_weights(**m, values);
+    // The weights file itself names the same model.
+    auto direct = Model::load((dir.path() / "model.safetensors").string());
+    ASSERT_TRUE(direct.ok()) << direct.status().to_string();
+    EXPECT_EQ((*direct)->source_dir(), dir.path().string());
+    expect_weights(**direct, values);
   }
 }
 

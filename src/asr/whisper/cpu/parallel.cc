@@ -5,7 +5,7 @@
 namespace sf::asr::whisper::cpu {
 
 ThreadPool::ThreadPool(int threads) {
-  for (int i = 1; i < std::max(threads, 1); ++i) workers_.emplace_back([this, i] { worker(i); });
+  for (int i = 1; i < std::max(threads, 1); ++i) workers_.emplace_back([this] { worker(); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -17,11 +17,21 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::parallel_for(size_t n, const std::function<void(size_t, size_t)>& fn, size_t min_per_thread) {
+void ThreadPool::run_chunks() {
+  for (;;) {
+    const size_t i = next_.fetch_add(1, std::memory_order_relaxed);
+    if (i >= chunks_) return;
+    (*fn_)(i * chunk_, std::min(n_, (i + 1) * chunk_));
+  }
+}
+
+void ThreadPool::parallel_for(size_t n, const std::function<void(size_t, size_t)>& fn, size_t min_chunk) {
   if (n == 0) return;
-  const size_t max_parts = std::max<size_t>(1, n / std::max<size_t>(min_per_thread, 1));
-  const int parts = static_cast<int>(std::min<size_t>(static_cast<size_t>(threads()), max_parts));
-  if (parts <= 1) {
+  min_chunk = std::max<size_t>(min_chunk, 1);
+  // A few chunks per thread balance uneven progress without much overhead.
+  const size_t want = static_cast<size_t>(threads()) * 4;
+  const size_t chunks = std::min(want, n / min_chunk);
+  if (workers_.empty() || chunks <= 1) {
     fn(0, n);
     return;
   }
@@ -29,37 +39,35 @@ void ThreadPool::parallel_for(size_t n, const std::function<void(size_t, size_t)
     std::lock_guard<std::mutex> lock(mu_);
     fn_ = &fn;
     n_ = n;
-    parts_ = parts;
-    pending_ = parts - 1;
+    chunk_ = (n + chunks - 1) / chunks;
+    chunks_ = (n + chunk_ - 1) / chunk_;
+    next_.store(0, std::memory_order_relaxed);
+    open_ = true;
     ++generation_;
   }
   start_cv_.notify_all();
-  fn(0, n / static_cast<size_t>(parts));
+  run_chunks();
   std::unique_lock<std::mutex> lock(mu_);
-  done_cv_.wait(lock, [this] { return pending_ == 0; });
+  // Every chunk is claimed; wait for the workers still running one.
+  done_cv_.wait(lock, [this] { return active_ == 0; });
+  open_ = false;
   fn_ = nullptr;
 }
 
-void ThreadPool::worker(int index) {
+void ThreadPool::worker() {
   unsigned long seen = 0;
   for (;;) {
-    const std::function<void(size_t, size_t)>* fn;
-    size_t begin, end;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      start_cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
+      start_cv_.wait(lock, [&] { return stop_ || (open_ && generation_ != seen); });
       if (stop_) return;
       seen = generation_;
-      if (index >= parts_) continue;
-      fn = fn_;
-      const size_t p = static_cast<size_t>(parts_);
-      begin = n_ * static_cast<size_t>(index) / p;
-      end = n_ * static_cast<size_t>(index + 1) / p;
+      ++active_;
     }
-    (*fn)(begin, end);
+    run_chunks();
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (--pending_ == 0) done_cv_.notify_one();
+      if (--active_ == 0) done_cv_.notify_one();
     }
   }
 }

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "asr/whisper/cpu/kernels.h"
 #include "core/log.h"
 
 namespace sf::asr::whisper {
@@ -113,6 +114,7 @@ GenerationConfig derive_generation(int n_vocab) {
   for (int i = 0; i < langs; ++i) g.lang_to_id.emplace_back(kLanguageCodes[static_cast<size_t>(i)], g.sot + 1 + i);
   g.begin_suppress_tokens = {220, g.eot};
   g.max_initial_timestamp_index = 50;
+  g.suppress_tokens_from_vocab = true;
   return g;
 }
 
@@ -170,8 +172,8 @@ class ModelLoader {
       if (magic == kGgmlMagic) {
         SF_RETURN_IF_ERROR(load_ggml());
       } else if (p.extension() == ".safetensors") {
+        // A weights file inside its Hugging Face folder.
         model_->mapped_.reset();
-        model_->source_dir_ = model_->source_dir_;
         model_->name_ = p.parent_path().filename().string();
         SF_RETURN_IF_ERROR(load_hf(p.parent_path().empty() ? std::filesystem::path(".") : p.parent_path(), p));
       } else {
@@ -210,7 +212,6 @@ static Result<std::unique_ptr<Model::MappedFile>> map_file(const std::string& pa
 }
 
 
-  Status fail(Code code, const std::string& file, const std::string& msg) const { return {code, file + ": " + msg}; }
 
   // ---- Hugging Face ------------------------------------------------------
 
@@ -464,7 +465,6 @@ static Result<std::unique_ptr<Model::MappedFile>> map_file(const std::string& pa
       r.pos += len;
     }
     model_->generation_ = derive_generation(hp.n_vocab);
-    model_->generation_.suppress_tokens_from_vocab = true;
 
     while (r.pos < r.size) {
       int32_t n_dims = 0, name_len = 0, ttype = 0;
@@ -534,6 +534,20 @@ static Result<std::unique_ptr<Model::MappedFile>> map_file(const std::string& pa
     return {};
   }
 
+  // The F16 data of a tensor stored as F16, else nullptr. ggml files do
+  // not align tensors; an odd offset gets an aligned copy.
+  const uint16_t* half_data(const std::string& name) {
+    const std::string full = model_->format_ == ModelFormat::kHuggingFace ? prefix_ + name : name;
+    auto it = tensors_.find(full);
+    if (it == tensors_.end() || it->second.type != WeightType::kF16) return nullptr;
+    const TensorInfo& t = it->second;
+    if (reinterpret_cast<uintptr_t>(t.data) % alignof(uint16_t) == 0) return reinterpret_cast<const uint16_t*>(t.data);
+    std::vector<uint16_t> copy(t.bytes / 2);
+    std::memcpy(copy.data(), t.data, t.bytes);
+    model_->converted_half_.push_back(std::move(copy));
+    return model_->converted_half_.back().data();
+  }
+
   Result<const float*> lookup(const std::string& name, std::vector<int64_t> shape) {
     const std::string full = model_->format_ == ModelFormat::kHuggingFace ? prefix_ + name : name;
     auto it = tensors_.find(full);
@@ -558,6 +572,15 @@ static Result<std::unique_ptr<Model::MappedFile>> map_file(const std::string& pa
     std::vector<float> out(count);
     if (t.type == WeightType::kF32) {
       std::memcpy(out.data(), t.data, t.bytes);
+    } else if (t.type == WeightType::kF16) {
+      if (reinterpret_cast<uintptr_t>(t.data) % alignof(uint16_t) == 0) {
+        cpu::halfs_to_float(reinterpret_cast<const uint16_t*>(t.data), out.data(), count);
+      } else {
+        // ggml files leave tensors at odd offsets; realign, then convert.
+        std::vector<uint16_t> aligned(count);
+        std::memcpy(aligned.data(), t.data, t.bytes);
+        cpu::halfs_to_float(aligned.data(), out.data(), count);
+      }
     } else {
       for (size_t i = 0; i < count; ++i) {
         uint16_t h;
@@ -574,10 +597,12 @@ static Result<std::unique_ptr<Model::MappedFile>> map_file(const std::string& pa
     const int64_t d = hp.n_audio_state;
     Weights& w = model_->weights_;
     const bool hf = model_->format_ == ModelFormat::kHuggingFace;
-    auto L = [&](const std::string& name, std::vector<int64_t> shape, const float** out) -> Status {
+    auto L = [&](const std::string& name, std::vector<int64_t> shape, const float** out,
+                 const uint16_t** out_half = nullptr) -> Status {
       auto r = lookup(name, std::move(shape));
       if (!r.ok()) return r.status();
       *out = *r;
+      if (out_half != nullptr) *out_half = half_data(name);
       return {};
     };
     // Names differ between formats; this table maps our roles to both.
@@ -594,7 +619,7 @@ static Result<std::unique_ptr<Model::MappedFile>> map_file(const std::string& pa
     SF_RETURN_IF_ERROR(L(N({"encoder.embed_positions.weight", "encoder.positional_embedding"}), {hp.n_audio_ctx, d}, &w.enc_pos));
     SF_RETURN_IF_ERROR(L(N({"encoder.layer_norm.weight", "encoder.ln_post.weight"}), {d}, &w.enc_ln_w));
     SF_RETURN_IF_ERROR(L(N({"encoder.layer_norm.bias", "encoder.ln_post.bias"}), {d}, &w.enc_ln_b));
-    SF_RETURN_IF_ERROR(L(N({"decoder.embed_tokens.weight", "decoder.token_embedding.weight"}), {hp.n_vocab, d}, &w.tok_emb));
+    SF_RETURN_IF_ERROR(L(N({"decoder.embed_tokens.weight", "decoder.token_embedding.weight"}), {hp.n_vocab, d}, &w.tok_emb, &w.tok_emb_h));
     SF_RETURN_IF_ERROR(L(N({"decoder.embed_positions.weight", "decoder.positional_embedding"}), {hp.n_text_ctx, d}, &w.dec_pos));
     SF_RETURN_IF_ERROR(L(N({"decoder.layer_norm.weight", "decoder.ln.weight"}), {d}, &w.dec_ln_w));
     SF_RETURN_IF_ERROR(L(N({"decoder.layer_norm.bias", "decoder.ln.bias"}), {d}, &w.dec_ln_b));
@@ -608,19 +633,19 @@ static Result<std::unique_ptr<Model::MappedFile>> map_file(const std::string& pa
       const std::string ha = hf_attn, ga = gg_attn;
       SF_RETURN_IF_ERROR(L(n(std::string(hf_ln) + ".weight", std::string(gg_ln) + ".weight"), {d}, &b->attn_ln_w));
       SF_RETURN_IF_ERROR(L(n(std::string(hf_ln) + ".bias", std::string(gg_ln) + ".bias"), {d}, &b->attn_ln_b));
-      SF_RETURN_IF_ERROR(L(n(ha + ".q_proj.weight", ga + ".query.weight"), {d, d}, &b->q_w));
+      SF_RETURN_IF_ERROR(L(n(ha + ".q_proj.weight", ga + ".query.weight"), {d, d}, &b->q_w, &b->q_h));
       SF_RETURN_IF_ERROR(L(n(ha + ".q_proj.bias", ga + ".query.bias"), {d}, &b->q_b));
-      SF_RETURN_IF_ERROR(L(n(ha + ".k_proj.weight", ga + ".key.weight"), {d, d}, &b->k_w));
-      SF_RETURN_IF_ERROR(L(n(ha + ".v_proj.weight", ga + ".value.weight"), {d, d}, &b->v_w));
+      SF_RETURN_IF_ERROR(L(n(ha + ".k_proj.weight", ga + ".key.weight"), {d, d}, &b->k_w, &b->k_h));
+      SF_RETURN_IF_ERROR(L(n(ha + ".v_proj.weight", ga + ".value.weight"), {d, d}, &b->v_w, &b->v_h));
       SF_RETURN_IF_ERROR(L(n(ha + ".v_proj.bias", ga + ".value.bias"), {d}, &b->v_b));
-      SF_RETURN_IF_ERROR(L(n(ha + ".out_proj.weight", ga + ".out.weight"), {d, d}, &b->o_w));
+      SF_RETURN_IF_ERROR(L(n(ha + ".out_proj.weight", ga + ".out.weight"), {d, d}, &b->o_w, &b->o_h));
       SF_RETURN_IF_ERROR(L(n(ha + ".out_proj.bias", ga + ".out.bias"), {d}, &b->o_b));
       if (!with_mlp) return {};
       SF_RETURN_IF_ERROR(L(n("final_layer_norm.weight", "mlp_ln.weight"), {d}, &b->mlp_ln_w));
       SF_RETURN_IF_ERROR(L(n("final_layer_norm.bias", "mlp_ln.bias"), {d}, &b->mlp_ln_b));
-      SF_RETURN_IF_ERROR(L(n("fc1.weight", "mlp.0.weight"), {4 * d, d}, &b->fc1_w));
+      SF_RETURN_IF_ERROR(L(n("fc1.weight", "mlp.0.weight"), {4 * d, d}, &b->fc1_w, &b->fc1_h));
       SF_RETURN_IF_ERROR(L(n("fc1.bias", "mlp.0.bias"), {4 * d}, &b->fc1_b));
-      SF_RETURN_IF_ERROR(L(n("fc2.weight", "mlp.2.weight"), {d, 4 * d}, &b->fc2_w));
+      SF_RETURN_IF_ERROR(L(n("fc2.weight", "mlp.2.weight"), {d, 4 * d}, &b->fc2_w, &b->fc2_h));
       SF_RETURN_IF_ERROR(L(n("fc2.bias", "mlp.2.bias"), {d}, &b->fc2_b));
       return {};
     };
@@ -644,6 +669,8 @@ static Result<std::unique_ptr<Model::MappedFile>> map_file(const std::string& pa
       dl.cross_ln_w = cross.attn_ln_w;
       dl.cross_ln_b = cross.attn_ln_b;
       dl.cross_q_w = cross.q_w;
+      dl.cross_q_h = cross.q_h;
+      dl.cross_o_h = cross.o_h;
       dl.cross_q_b = cross.q_b;
       dl.cross_k_w = cross.k_w;
       dl.cross_v_w = cross.v_w;

@@ -4,7 +4,8 @@
 //   * a Hugging Face checkpoint folder: config.json + model.safetensors
 //     (F32, F16 or BF16 tensors), optionally generation_config.json and the
 //     tokenizer files (tokenizer.json, or vocab.json + merges.txt +
-//     added_tokens.json; this class does not read them, see source_dir()), or
+//     added_tokens.json; this class does not read them, see source_dir()),
+//     or the model.safetensors file of such a folder, or
 //   * a whisper.cpp file (ggml-*.bin, magic 0x67676d6c) with F32 or F16
 //     tensors. Other tensor types (quantized) get kUnsupported.
 //
@@ -82,10 +83,11 @@ struct GenerationConfig {
   // English-only models.
   std::vector<std::pair<std::string, int>> lang_to_id;
 
-  // Tokens never sampled. For HF folders, generation_config.json's list.
-  // For ggml files this is empty and suppress_tokens_from_vocab is true:
-  // the decoder should compute Whisper's non-speech token set from the
-  // vocabulary (as the reference implementation does for "-1").
+  // Tokens never sampled: the "suppress_tokens" list of
+  // generation_config.json (or config.json). Where no file gives one (ggml
+  // files, folders without it) this is empty and suppress_tokens_from_vocab
+  // is true: the decoder should compute Whisper's non-speech token set from
+  // the vocabulary (as the reference implementation does for "-1").
   std::vector<int> suppress_tokens;
   bool suppress_tokens_from_vocab = false;
   // Tokens suppressed at the first sampled position (default: " " and eot).
@@ -129,6 +131,16 @@ struct EncoderLayerWeights {
   const float* fc1_b = nullptr;  // [4d]
   const float* fc2_w = nullptr;  // [d, 4d]
   const float* fc2_b = nullptr;  // [d]
+  // The same matrices as IEEE half floats where the file stores them as
+  // F16 (nullptr otherwise). The decoder multiplies few rows at a time and
+  // is bound by memory bandwidth: reading half the bytes is faster, and
+  // gives the same products (the f32 copies are exact conversions).
+  const uint16_t* q_h = nullptr;
+  const uint16_t* k_h = nullptr;
+  const uint16_t* v_h = nullptr;
+  const uint16_t* o_h = nullptr;
+  const uint16_t* fc1_h = nullptr;
+  const uint16_t* fc2_h = nullptr;
 };
 
 struct DecoderLayerWeights {
@@ -142,6 +154,8 @@ struct DecoderLayerWeights {
   const float* cross_v_b = nullptr;
   const float* cross_o_w = nullptr;
   const float* cross_o_b = nullptr;
+  const uint16_t* cross_q_h = nullptr;  // F16 copies, as in EncoderLayerWeights
+  const uint16_t* cross_o_h = nullptr;
 };
 
 struct Weights {
@@ -154,6 +168,7 @@ struct Weights {
   const float* enc_ln_w = nullptr;
   const float* enc_ln_b = nullptr;
   const float* tok_emb = nullptr;  // [n_vocab, d]; also the output projection
+  const uint16_t* tok_emb_h = nullptr;  // F16 copy where stored so
   const float* dec_pos = nullptr;  // [n_text_ctx, d]
   std::vector<DecoderLayerWeights> dec;
   const float* dec_ln_w = nullptr;
@@ -222,6 +237,7 @@ class Model {
   struct MappedFile;
   std::unique_ptr<MappedFile> mapped_;
   std::vector<std::vector<float>> converted_;
+  std::vector<std::vector<uint16_t>> converted_half_;  // F16 data realigned
 };
 
 }  // namespace sf::asr::whisper

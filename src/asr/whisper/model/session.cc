@@ -64,6 +64,42 @@ struct Session::State {
         },
         16);
   }
+  // A decoder projection y = x W^T + b (or x += x' W^T + b with residual).
+  // Few rows: our streaming kernels (over the F16 copy of W where there is
+  // one: memory-bound, so half the bytes is what counts), split by output
+  // column over the pool; many rows: the f32 GEMM.
+  void proj(const float* in, int rows, int width, const float* w, const uint16_t* wh, const float* b, int out, float* y,
+            bool residual) {
+    if (rows > kHalfRowsMax || !cpu::fast_f16()) {
+      if (residual) {
+        linear_residual(in, rows, width, w, b, out, y);
+      } else {
+        linear(in, rows, width, w, b, out, y);
+      }
+      return;
+    }
+    for (int r = 0; r < rows && b != nullptr; ++r) {
+      float* row = y + sz(r) * sz(out);
+      if (residual) {
+        for (int i = 0; i < out; ++i) row[i] += b[i];
+      } else {
+        std::memcpy(row, b, sz(out) * sizeof(float));
+      }
+    }
+    const bool accumulate = residual || b != nullptr;
+    pool.parallel_for(
+        sz(out),
+        [=](size_t n0, size_t n1) {
+          if (wh != nullptr) {
+            cpu::gemm_f16(in, rows, width, wh, static_cast<int>(n0), static_cast<int>(n1), y, sz(out), accumulate);
+          } else {
+            cpu::gemm_f32(in, rows, width, w, static_cast<int>(n0), static_cast<int>(n1), y, sz(out), accumulate);
+          }
+        },
+        256);
+  }
+  static constexpr int kHalfRowsMax = 16;
+
   void softmax_rows(float* p, int rows, int n, size_t stride) {
     pool.parallel_for(
         sz(rows), [=](size_t r0, size_t r1) { cpu::softmax_rows(p + r0 * stride, static_cast<int>(r1 - r0), n, stride); },
@@ -82,6 +118,18 @@ struct Session::State {
   std::vector<float> dx, dh, dq, dk, dv, dattn, dscores, dmlp, dlogits_in;
   std::vector<AlignmentHead> collect;
   std::vector<std::vector<float>> collected;  // per item of the last decode
+
+  // F16 models keep the cross-attention keys/values in half precision too
+  // (half the bytes read per decoded token); cross_kv16 then replaces
+  // cross_kv, same layout.
+  bool half_kv = false;
+  std::vector<uint16_t> cross_kv16;
+  std::vector<float> kv_scratch;  // one layer's K and V in f32 (GEMM path)
+
+  uint16_t* cross16(const HParams& hp, int layer, int b, int which) {
+    const size_t td = sz(hp.n_audio_ctx) * sz(hp.n_text_state);
+    return cross_kv16.data() + ((sz(layer) * static_cast<size_t>(enc_out.size() / td) + sz(b)) * 2 + sz(which)) * td;
+  }
 
   float* cross(const HParams& hp, int layer, int b, int which) {
     const size_t td = sz(hp.n_audio_ctx) * sz(hp.n_text_state);
@@ -108,7 +156,12 @@ Result<std::unique_ptr<Session>> Session::create(std::shared_ptr<const Model> mo
   const HParams& hp = model->hparams();
   const size_t td = sz(hp.n_audio_ctx) * sz(hp.n_audio_state);
   state->enc_out.assign(sz(opts.max_batch) * td, 0.0f);
-  state->cross_kv.assign(sz(hp.n_text_layer) * sz(opts.max_batch) * 2 * td, 0.0f);
+  state->half_kv = model->weights().tok_emb_h != nullptr && cpu::fast_f16();
+  if (state->half_kv) {
+    state->cross_kv16.assign(sz(hp.n_text_layer) * sz(opts.max_batch) * 2 * td, 0);
+  } else {
+    state->cross_kv.assign(sz(hp.n_text_layer) * sz(opts.max_batch) * 2 * td, 0.0f);
+  }
   state->kv.resize(sz(opts.kv_slots));
   return std::unique_ptr<Session>(new Session(std::move(model), opts, std::move(state)));
 }
@@ -212,12 +265,24 @@ Status Session::encode(std::span<const float> mel, int batch) {
     const DecoderLayerWeights& L = w.dec[sz(l)];
     for (int b = 0; b < batch; ++b) {
       const float* e = s.enc_out.data() + sz(b) * td;
-      linear(e, T, d, L.cross_k_w, nullptr, d, s.cross(hp, l, b, 0));
-      linear(e, T, d, L.cross_v_w, L.cross_v_b, d, s.cross(hp, l, b, 1));
+      if (s.half_kv) {
+        s.kv_scratch.resize(2 * td);
+        linear(e, T, d, L.cross_k_w, nullptr, d, s.kv_scratch.data());
+        linear(e, T, d, L.cross_v_w, L.cross_v_b, d, s.kv_scratch.data() + td);
+        cpu::floats_to_half(s.kv_scratch.data(), s.cross16(hp, l, b, 0), td);
+        cpu::floats_to_half(s.kv_scratch.data() + td, s.cross16(hp, l, b, 1), td);
+      } else {
+        linear(e, T, d, L.cross_k_w, nullptr, d, s.cross(hp, l, b, 0));
+        linear(e, T, d, L.cross_v_w, L.cross_v_b, d, s.cross(hp, l, b, 1));
+      }
     }
   }
   return {};
 }
+
+namespace {
+constexpr int kFewRows = 8;  // decode: per-item query rows handled without GEMM
+}  // namespace
 
 Status Session::decode(std::span<const DecodeItem> items, std::vector<float>* logits, bool all_logits) {
   const HParams& hp = model_->hparams();
@@ -276,7 +341,7 @@ Status Session::decode(std::span<const DecodeItem> items, std::vector<float>* lo
   s.dmlp.resize(rd * 4);
   int max_tokens = 0;
   for (const auto& it : items) max_tokens = std::max(max_tokens, static_cast<int>(it.tokens.size()));
-  s.dscores.resize(sz(max_tokens) * sz(std::max(T, ctx)));
+  s.dscores.resize(sz(nh) * sz(max_tokens) * sz(std::max(T, ctx)));
   for (const auto& it : items) {
     auto& cache = s.kv[sz(it.slot)];
     if (cache.empty()) cache.assign(sz(hp.n_text_layer) * slot_layer, 0.0f);
@@ -305,9 +370,9 @@ Status Session::decode(std::span<const DecodeItem> items, std::vector<float>* lo
     const DecoderLayerWeights& L = w.dec[sz(l)];
     // Masked self-attention over the slot's cache.
     s.layer_norm(s.dx.data(), s.dh.data(), rows, d, L.self.attn_ln_w, L.self.attn_ln_b);
-    linear(s.dh.data(), rows, d, L.self.q_w, L.self.q_b, d, s.dq.data());
-    linear(s.dh.data(), rows, d, L.self.k_w, nullptr, d, s.dk.data());
-    linear(s.dh.data(), rows, d, L.self.v_w, L.self.v_b, d, s.dv.data());
+    s.proj(s.dh.data(), rows, d, L.self.q_w, L.self.q_h, L.self.q_b, d, s.dq.data(), false);
+    s.proj(s.dh.data(), rows, d, L.self.k_w, L.self.k_h, nullptr, d, s.dk.data(), false);
+    s.proj(s.dh.data(), rows, d, L.self.v_w, L.self.v_h, L.self.v_b, d, s.dv.data(), false);
     for (size_t i = 0; i < items.size(); ++i) {
       const DecodeItem& it = items[i];
       const int n = static_cast<int>(it.tokens.size());
@@ -318,6 +383,19 @@ Status Session::decode(std::span<const DecodeItem> items, std::vector<float>* lo
       std::memcpy(vc + sz(it.n_past) * sz(d), s.dv.data() + sz(row_start[i]) * sz(d), sz(n) * sz(d) * sizeof(float));
       const float* q = s.dq.data() + sz(row_start[i]) * sz(d);
       float* o = s.dattn.data() + sz(row_start[i]) * sz(d);
+      if (n <= kFewRows) {
+        // Few queries: dot products and axpys straight over the cache beat
+        // GEMM calls that would first pack the keys; heads run in parallel.
+        float* scores = s.dscores.data();
+        s.pool.parallel_for(sz(nh), [&](size_t h0, size_t h1) {
+          for (size_t hd = h0; hd < h1; ++hd) {
+            const size_t off = hd * sz(dh);
+            cpu::attention_rows(q + off, sz(d), kc + off, vc + off, sz(d), n, len, dh, scale, true, o + off, sz(d),
+                                scores + hd * sz(n) * sz(len));
+          }
+        });
+        continue;
+      }
       for (int hd = 0; hd < nh; ++hd) {
         const int off = hd * dh;
         gemm_nt(n, len, dh, q + off, d, kc + off, d, s.dscores.data(), len, scale);
@@ -330,18 +408,53 @@ Status Session::decode(std::span<const DecodeItem> items, std::vector<float>* lo
         gemm_nn(n, dh, len, s.dscores.data(), len, vc + off, d, o + off, d);
       }
     }
-    linear_residual(s.dattn.data(), rows, d, L.self.o_w, L.self.o_b, d, s.dx.data());
+    s.proj(s.dattn.data(), rows, d, L.self.o_w, L.self.o_h, L.self.o_b, d, s.dx.data(), true);
 
     // Cross-attention over the window's precomputed keys/values.
     s.layer_norm(s.dx.data(), s.dh.data(), rows, d, L.cross_ln_w, L.cross_ln_b);
-    linear(s.dh.data(), rows, d, L.cross_q_w, L.cross_q_b, d, s.dq.data());
+    s.proj(s.dh.data(), rows, d, L.cross_q_w, L.cross_q_h, L.cross_q_b, d, s.dq.data(), false);
     for (size_t i = 0; i < items.size(); ++i) {
       const DecodeItem& it = items[i];
       const int n = static_cast<int>(it.tokens.size());
-      const float* kc = s.cross(hp, l, it.batch_index, 0);
-      const float* vc = s.cross(hp, l, it.batch_index, 1);
       const float* q = s.dq.data() + sz(row_start[i]) * sz(d);
       float* o = s.dattn.data() + sz(row_start[i]) * sz(d);
+      const float* kc = nullptr;
+      const float* vc = nullptr;
+      if (s.half_kv && n > kFewRows) {
+        // The GEMM path wants f32 keys/values: widen this window's layer.
+        const size_t td = sz(T) * sz(d);
+        s.kv_scratch.resize(2 * td);
+        cpu::halfs_to_float(s.cross16(hp, l, it.batch_index, 0), s.kv_scratch.data(), td);
+        cpu::halfs_to_float(s.cross16(hp, l, it.batch_index, 1), s.kv_scratch.data() + td, td);
+        kc = s.kv_scratch.data();
+        vc = kc + td;
+      } else if (!s.half_kv) {
+        kc = s.cross(hp, l, it.batch_index, 0);
+        vc = s.cross(hp, l, it.batch_index, 1);
+      }
+      if (n <= kFewRows) {
+        float* scores = s.dscores.data();
+        s.pool.parallel_for(sz(nh), [&](size_t h0, size_t h1) {
+          for (size_t hd = h0; hd < h1; ++hd) {
+            const size_t off = hd * sz(dh);
+            if (s.half_kv) {
+              cpu::attention_rows_f16(q + off, sz(d), s.cross16(hp, l, it.batch_index, 0) + off,
+                                      s.cross16(hp, l, it.batch_index, 1) + off, sz(d), n, T, dh, scale, false,
+                                      o + off, sz(d), scores + hd * sz(n) * sz(T));
+            } else {
+              cpu::attention_rows(q + off, sz(d), kc + off, vc + off, sz(d), n, T, dh, scale, false, o + off, sz(d),
+                                  scores + hd * sz(n) * sz(T));
+            }
+          }
+        });
+        for (int hd = 0; hd < nh; ++hd) {
+          if (const int idx = record[sz(l)][sz(hd)]; idx >= 0) {
+            std::memcpy(s.collected[i].data() + sz(idx) * sz(n) * sz(T), scores + sz(hd) * sz(n) * sz(T),
+                        sz(n) * sz(T) * sizeof(float));
+          }
+        }
+        continue;
+      }
       for (int hd = 0; hd < nh; ++hd) {
         const int off = hd * dh;
         gemm_nt(n, T, dh, q + off, d, kc + off, d, s.dscores.data(), T, scale);
@@ -352,12 +465,12 @@ Status Session::decode(std::span<const DecodeItem> items, std::vector<float>* lo
         gemm_nn(n, dh, T, s.dscores.data(), T, vc + off, d, o + off, d);
       }
     }
-    linear_residual(s.dattn.data(), rows, d, L.cross_o_w, L.cross_o_b, d, s.dx.data());
+    s.proj(s.dattn.data(), rows, d, L.cross_o_w, L.cross_o_h, L.cross_o_b, d, s.dx.data(), true);
 
     s.layer_norm(s.dx.data(), s.dh.data(), rows, d, L.self.mlp_ln_w, L.self.mlp_ln_b);
-    linear(s.dh.data(), rows, d, L.self.fc1_w, L.self.fc1_b, 4 * d, s.dmlp.data());
+    s.proj(s.dh.data(), rows, d, L.self.fc1_w, L.self.fc1_h, L.self.fc1_b, 4 * d, s.dmlp.data(), false);
     s.gelu(s.dmlp.data(), rd * 4);
-    linear_residual(s.dmlp.data(), rows, 4 * d, L.self.fc2_w, L.self.fc2_b, d, s.dx.data());
+    s.proj(s.dmlp.data(), rows, 4 * d, L.self.fc2_w, L.self.fc2_h, L.self.fc2_b, d, s.dx.data(), true);
   }
 
   // Only the rows whose logits are wanted go through the final norm and the
@@ -373,7 +486,7 @@ Status Session::decode(std::span<const DecodeItem> items, std::vector<float>* lo
     }
   }
   logits->resize(sz(out_rows) * sz(hp.n_vocab));
-  gemm_nt(out_rows, hp.n_vocab, d, s.dlogits_in.data(), d, w.tok_emb, d, logits->data(), hp.n_vocab);
+  s.proj(s.dlogits_in.data(), out_rows, d, w.tok_emb, w.tok_emb_h, nullptr, hp.n_vocab, logits->data(), false);
   return {};
 }
 
