@@ -53,12 +53,27 @@ long reflect(long i, long n) {
   return i < n ? i : period - i;
 }
 
-// Power spectrogram of `frames` centered frames of `signal` (zero-extended
-// signal already included by the caller), written as frames x kNFreq.
-void power_spectrum(std::span<const float> signal, int frames, std::vector<float>* power) {
-  const long n = static_cast<long>(signal.size());
+// The input as the STFT sees it: `audio` followed by `pad` zeros, read
+// through centered reflect padding, without materializing the padded copy.
+struct Signal {
+  std::span<const float> audio;
+  long total = 0;  // audio.size() + pad
+  float at(long j) const {
+    if (j < 0 || j >= total) j = reflect(j, total);
+    return j < static_cast<long>(audio.size()) ? audio[static_cast<size_t>(j)] : 0.0f;
+  }
+};
+
+// Frames are transformed in blocks so that memory stays bounded for long
+// inputs (only the output grows with the input's length).
+constexpr int kBlockFrames = 1000;
+
+// Mel energies (before the log) of frames [t0, t0 + frames), written to
+// out[m * ld + (t - t0)].
+void mel_energies(const Signal& signal, int t0, int frames, const std::vector<float>& filters, int n_mels,
+                  float* out, size_t ld) {
   FftwBuffer<float> in(static_cast<float*>(fftwf_malloc(sizeof(float) * kNFft * static_cast<size_t>(frames))));
-  FftwBuffer<fftwf_complex> out(static_cast<fftwf_complex*>(
+  FftwBuffer<fftwf_complex> spec(static_cast<fftwf_complex*>(
       fftwf_malloc(sizeof(fftwf_complex) * kNFreq * static_cast<size_t>(frames))));
 
   float window[kNFft];
@@ -67,20 +82,16 @@ void power_spectrum(std::span<const float> signal, int frames, std::vector<float
   }
   for (int t = 0; t < frames; ++t) {
     float* dst = in.get() + static_cast<size_t>(t) * kNFft;
-    const long start = static_cast<long>(t) * kHopLength - kNFft / 2;
-    for (int i = 0; i < kNFft; ++i) {
-      long j = start + i;
-      if (j < 0 || j >= n) j = reflect(j, n);
-      dst[i] = signal[static_cast<size_t>(j)] * window[i];
-    }
+    const long start = static_cast<long>(t0 + t) * kHopLength - kNFft / 2;
+    for (int i = 0; i < kNFft; ++i) dst[i] = signal.at(start + i) * window[i];
   }
 
   fftwf_plan plan;
   {
     std::lock_guard<std::mutex> lock(fftw_planner_mutex());
     int size = kNFft;
-    plan = fftwf_plan_many_dft_r2c(1, &size, frames, in.get(), nullptr, 1, kNFft, out.get(),
-                                   nullptr, 1, kNFreq, FFTW_ESTIMATE);
+    plan = fftwf_plan_many_dft_r2c(1, &size, frames, in.get(), nullptr, 1, kNFft, spec.get(), nullptr, 1, kNFreq,
+                                   FFTW_ESTIMATE);
   }
   fftwf_execute(plan);
   {
@@ -88,23 +99,25 @@ void power_spectrum(std::span<const float> signal, int frames, std::vector<float
     fftwf_destroy_plan(plan);
   }
 
-  power->resize(static_cast<size_t>(frames) * kNFreq);
-  for (size_t i = 0; i < power->size(); ++i) {
-    const float re = out[i][0];
-    const float im = out[i][1];
-    (*power)[i] = re * re + im * im;
+  std::vector<float> power(static_cast<size_t>(frames) * kNFreq);
+  for (size_t i = 0; i < power.size(); ++i) {
+    const float re = spec[i][0];
+    const float im = spec[i][1];
+    power[i] = re * re + im * im;
   }
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n_mels, frames, kNFreq, 1.0f, filters.data(), kNFreq,
+              power.data(), kNFreq, 0.0f, out, static_cast<int>(ld));
 }
 
-// mel x frames log-mel of `signal`, normalized over all of it.
-std::vector<float> log_mel(std::span<const float> signal, int frames, int n_mels) {
+// n_mels x frames log-mel of `signal`, normalized over all of it.
+std::vector<float> log_mel(const Signal& signal, int frames, int n_mels) {
   std::vector<float> out(static_cast<size_t>(n_mels) * static_cast<size_t>(frames));
   if (frames == 0) return out;
-  std::vector<float> power;
-  power_spectrum(signal, frames, &power);
   const std::vector<float> filters = mel_filters(n_mels);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n_mels, frames, kNFreq, 1.0f,
-              filters.data(), kNFreq, power.data(), kNFreq, 0.0f, out.data(), frames);
+  for (int t0 = 0; t0 < frames; t0 += kBlockFrames) {
+    mel_energies(signal, t0, std::min(kBlockFrames, frames - t0), filters, n_mels, out.data() + t0,
+                 static_cast<size_t>(frames));
+  }
   float max_value = -1e30f;
   for (float& v : out) {
     v = std::log10(std::max(v, 1e-10f));
@@ -143,21 +156,19 @@ std::vector<float> mel_filters(int n_mels) {
 
 Result<std::vector<float>> log_mel_spectrogram(std::span<const float> audio, int n_mels) {
   if (n_mels <= 0) return invalid_argument("log-mel: n_mels must be positive, got " + std::to_string(n_mels));
-  std::vector<float> padded(kWindowSamples, 0.0f);
-  std::copy_n(audio.begin(), std::min<size_t>(audio.size(), kWindowSamples), padded.begin());
-  return log_mel(padded, kWindowFrames, n_mels);
+  const Signal signal{audio.subspan(0, std::min<size_t>(audio.size(), kWindowSamples)), kWindowSamples};
+  return log_mel(signal, kWindowFrames, n_mels);
 }
 
 Result<Mel> log_mel_spectrogram_long(std::span<const float> audio, int n_mels, int pad_samples) {
   if (n_mels <= 0) return invalid_argument("log-mel: n_mels must be positive, got " + std::to_string(n_mels));
   if (pad_samples < 0) return invalid_argument("log-mel: pad_samples must not be negative");
-  std::vector<float> padded(audio.size() + static_cast<size_t>(pad_samples), 0.0f);
-  std::copy(audio.begin(), audio.end(), padded.begin());
+  const Signal signal{audio, static_cast<long>(audio.size()) + pad_samples};
   Mel mel;
   mel.n_mels = n_mels;
-  mel.n_frames = static_cast<int>(padded.size() / kHopLength);
-  if (padded.empty()) return mel;
-  mel.data = log_mel(padded, mel.n_frames, n_mels);
+  mel.n_frames = static_cast<int>(signal.total / kHopLength);
+  if (signal.total == 0) return mel;
+  mel.data = log_mel(signal, mel.n_frames, n_mels);
   return mel;
 }
 

@@ -39,7 +39,8 @@ Result<std::vector<float>> log_mel_spectrogram(std::span<const float> audio, int
 // A log-mel spectrogram of any length, as Whisper's long-form transcription
 // computes it: `audio` followed by `pad_samples` zeros, frames =
 // (audio.size() + pad_samples) / 160, normalized with the max over the
-// whole input.
+// whole input. Memory beyond the result stays bounded however long the
+// input is (frames are transformed in blocks; the padding is virtual).
 struct Mel {
   int n_mels = 0;
   int n_frames = 0;

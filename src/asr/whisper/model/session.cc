@@ -70,7 +70,7 @@ struct Session::State {
   // column over the pool; many rows: the f32 GEMM.
   void proj(const float* in, int rows, int width, const float* w, const uint16_t* wh, const float* b, int out, float* y,
             bool residual) {
-    if (rows > kHalfRowsMax || !cpu::fast_f16()) {
+    if (rows > kStreamRowsMax || !cpu::fast_f16()) {
       if (residual) {
         linear_residual(in, rows, width, w, b, out, y);
       } else {
@@ -98,7 +98,7 @@ struct Session::State {
         },
         256);
   }
-  static constexpr int kHalfRowsMax = 16;
+  static constexpr int kStreamRowsMax = 16;
 
   void softmax_rows(float* p, int rows, int n, size_t stride) {
     pool.parallel_for(
