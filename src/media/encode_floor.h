@@ -20,12 +20,13 @@ struct EncodeFloorOptions {
   double fps = 0;             // 1..240
   std::string encoder;        // as RenderOptions::encoder
   bool cpu_only = false;      // as RenderOptions::cpu_only
-  bool audio = true;          // also encode the matching length of AAC (a tone)
+  bool audio = true;          // also encode the matching length of AAC (speech-like babble)
 };
 
 struct EncodeFloorResult {
   long long frames = 0;
   double seconds = 0;       // wall time from choosing the encoder to the closed file
+                            // (making the synthetic picture and sound is not counted)
   double fps_encoded = 0;   // frames / seconds
   std::string encoder, preset;
 };
