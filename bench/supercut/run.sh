@@ -5,7 +5,8 @@
 #                         [--fresh] [--json FILE]
 #
 # Synthesizes a talk of >= 10 minutes once (cached under build/bench/supercut),
-# then, N times (default 2), interleaved so load changes hit every contender:
+# then, N times (default 2), interleaved so load changes hit every contender
+# (the floor runs right after the supercut whose render it is compared with):
 #   supercut   the whole `studioflow supercut` (probe, transcribe, match, render)
 #   recognizer `pocketsphinx_continuous -infile` on a 16 kHz mono WAV of the
 #              same audio (made beforehand with the ffmpeg CLI, not timed)
@@ -74,9 +75,6 @@ for ((i = 1; i <= RUNS; i++)); do
   log "run $i/$RUNS: supercut"
   sc=$($TIME -- "$BIN" -q supercut -i "$talk" "${word_args[@]}" -o "$WORK/supercut.mp4" --report "$report")
 
-  log "run $i/$RUNS: pocketsphinx_continuous"
-  rec=$($TIME --stdout "$WORK/recognizer.txt" -- pocketsphinx_continuous -infile "$wav" -logfn /dev/null)
-
   read -r frames size fps < <($PY -c '
 import json, sys
 o = json.load(open(sys.argv[1]))["output"]
@@ -88,6 +86,9 @@ print(o["frames"], "%dx%d" % (o["width"], o["height"]), o["fps"])' "$report")
   log "run $i/$RUNS: naive ffmpeg cut + concat"
   naive=$($TIME -- "$ROOT/bench/supercut/naive_cut.sh" "$report" "$WORK/naive.mp4" "$WORK/naive-parts")
   naive_seconds=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$WORK/naive.mp4")
+
+  log "run $i/$RUNS: pocketsphinx_continuous"
+  rec=$($TIME --stdout "$WORK/recognizer.txt" -- pocketsphinx_continuous -infile "$wav" -logfn /dev/null)
 
   $PY - "$report" "$floor_out" "$sc" "$rec" "$floor_cost" "$naive" "$naive_seconds" >>"$runs" <<'PYEOF'
 import json, sys

@@ -65,6 +65,13 @@ def main():
         "render_vs_naive": best["render_stage"] / best["naive_wall"],
         "supercut_vs_recognizer_cpu": best["supercut_cpu"] / best["recognizer_cpu"],
     }
+    # The same ratios within each run (contenders measured minutes apart,
+    # under the same load), as a check on the best-of figures above.
+    paired = {
+        "supercut_vs_recognizer": [r["supercut"]["wall"] / r["recognizer"]["wall"] for r in runs],
+        "render_vs_floor": [r["stages"]["render"] / r["floor"]["seconds"] for r in runs],
+        "render_vs_naive": [r["stages"]["render"] / r["naive"]["wall"] for r in runs],
+    }
     met = {
         "supercut_vs_recognizer": ratios["supercut_vs_recognizer"] <= TARGET_SUPERCUT_VS_RECOGNIZER,
         "render_vs_floor": ratios["render_vs_floor"] <= TARGET_RENDER_VS_FLOOR,
@@ -84,7 +91,7 @@ def main():
         "naive_output_seconds": first["naive_output_seconds"],
         "load1_at_starts": [[r[k]["load1"] for k in ("supercut", "recognizer", "floor_process", "naive")]
                             for r in runs],
-        "best": best, "median": median, "ratios": ratios, "targets_met": met,
+        "best": best, "median": median, "ratios": ratios, "ratios_per_run": paired, "targets_met": met,
         "targets": {"supercut_vs_recognizer": TARGET_SUPERCUT_VS_RECOGNIZER,
                     "render_vs_floor": TARGET_RENDER_VS_FLOOR, "render_vs_naive": 1.0},
         "runs": runs,
@@ -119,6 +126,8 @@ def main():
                                     "met" if met["render_vs_floor"] else "MISSED"))
     print("%-38s %7.3f %9s  %s" % ("render / naive", ratios["render_vs_naive"], "< 1",
                                     "met" if met["render_vs_naive"] else "MISSED"))
+    print("same ratios within each run: " + "; ".join(
+        "%s %s" % (k, " ".join("%.3f" % v for v in vals)) for k, vals in paired.items()))
     print("load (1 min) at each start: %s" % result["load1_at_starts"])
     print("JSON: %s" % a.out)
 
