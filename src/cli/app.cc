@@ -42,6 +42,7 @@ int run(int argc, char** argv) {
   register_transcribe(app, commands);
   register_gpu(app, commands);
   register_whisper_tools(app, commands);
+  register_bench(app, commands);
 
   try {
     app.parse(argc, argv);

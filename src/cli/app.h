@@ -23,5 +23,6 @@ void register_supercut(CLI::App& app, std::vector<Command>& out);
 void register_transcribe(CLI::App& app, std::vector<Command>& out);
 void register_gpu(CLI::App& app, std::vector<Command>& out);
 void register_whisper_tools(CLI::App& app, std::vector<Command>& out);  // whisper-probe, model
+void register_bench(CLI::App& app, std::vector<Command>& out);
 
 }  // namespace sf::cli

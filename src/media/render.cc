@@ -193,6 +193,12 @@ class Renderer {
     if (cancel_requested()) return cancelled("rendering stopped on request; no output written");
     canvas_->pts = frames_written_++;
     SF_RETURN_IF_ERROR(encode_video(canvas_.get()));
+    // Two AAC frames per picture outpace the audio at 24 fps and up, so the
+    // previous clip's queued audio is done within this one (at lower rates
+    // the rest waits for finish()).
+    for (int k = 0; k < 2 && av_audio_fifo_size(fifo_.get()) >= aenc_->frame_size; ++k) {
+      SF_RETURN_IF_ERROR(encode_audio_frame(aenc_->frame_size));
+    }
     if (progress_) progress_(static_cast<double>(frames_written_) / av_q2d(fps_), total_seconds_);
     return {};
   }
@@ -373,26 +379,33 @@ class Renderer {
     if (av_audio_fifo_write(fifo_.get(), planes, static_cast<int>(n)) < static_cast<int>(n)) {
       return internal_error("audio buffer full");
     }
-    return flush_audio(false);
+    // Encoded a little at a time by emit_canvas(): all at once here, the AAC
+    // encoder would run alone while the video encoder's threads sit idle.
+    return {};
   }
 
   Status flush_audio(bool final) {
     const int fs = aenc_->frame_size;
     while (av_audio_fifo_size(fifo_.get()) >= fs || (final && av_audio_fifo_size(fifo_.get()) > 0)) {
-      const int n = std::min(fs, av_audio_fifo_size(fifo_.get()));
-      FramePtr f = make_frame();
-      f->nb_samples = n;
-      f->format = AV_SAMPLE_FMT_FLTP;
-      f->sample_rate = opt_.audio_rate;
-      av_channel_layout_copy(&f->ch_layout, &aenc_->ch_layout);
-      int err = av_frame_get_buffer(f.get(), 0);
-      if (err < 0) return av_status(err, "audio frame");
-      av_audio_fifo_read(fifo_.get(), reinterpret_cast<void**>(f->data), n);
-      f->pts = samples_sent_;
-      samples_sent_ += n;
-      SF_RETURN_IF_ERROR(encode_audio(f.get()));
+      SF_RETURN_IF_ERROR(encode_audio_frame(std::min(fs, av_audio_fifo_size(fifo_.get()))));
     }
     if (final) SF_RETURN_IF_ERROR(encode_audio(nullptr));
+    return {};
+  }
+
+  // Encodes the next `n` queued samples as one AAC frame.
+  Status encode_audio_frame(int n) {
+    FramePtr f = make_frame();
+    f->nb_samples = n;
+    f->format = AV_SAMPLE_FMT_FLTP;
+    f->sample_rate = opt_.audio_rate;
+    av_channel_layout_copy(&f->ch_layout, &aenc_->ch_layout);
+    int err = av_frame_get_buffer(f.get(), 0);
+    if (err < 0) return av_status(err, "audio frame");
+    av_audio_fifo_read(fifo_.get(), reinterpret_cast<void**>(f->data), n);
+    f->pts = samples_sent_;
+    samples_sent_ += n;
+    SF_RETURN_IF_ERROR(encode_audio(f.get()));
     return {};
   }
 
