@@ -141,14 +141,17 @@ class FloorEncoder {
     const bool global_header = (out_->oformat->flags & AVFMT_GLOBALHEADER) != 0;
 
     SF_ASSIGN_OR_RETURN(EncoderChoice choice, choose_encoder(opt_.encoder, opt_.cpu_only));
-    SF_ASSIGN_OR_RETURN(venc_, VideoEncoder::open(choice, opt_.width, opt_.height, fps, global_header));
+    // Exactly the renderer's encoder settings (media/render.cc).
+    EncoderSettings settings;
+    settings.width = opt_.width;
+    settings.height = opt_.height;
+    settings.fps = fps;
+    settings.global_header = global_header;
+    SF_ASSIGN_OR_RETURN(venc_, EncoderSession::open(choice, settings));
     result->encoder = choice.name;
     result->preset = choice.preset;
     vst_ = avformat_new_stream(out_.get(), nullptr);
-    err = avcodec_parameters_from_context(vst_->codecpar, venc_->context());
-    if (err < 0) return av_status(err, "video stream parameters");
-    vst_->time_base = venc_->context()->time_base;
-    vst_->avg_frame_rate = fps;
+    SF_RETURN_IF_ERROR(venc_->configure_stream(vst_));
     if (opt_.audio) SF_RETURN_IF_ERROR(open_audio(global_header));
 
     err = avio_open(&out_->pb, output.c_str(), AVIO_FLAG_WRITE);
@@ -231,7 +234,14 @@ class FloorEncoder {
 
   Status encode_video(const AVFrame* f) {
     SF_RETURN_IF_ERROR(venc_->send(f));
-    return drain(venc_->context(), vst_, [&](AVPacket* p) { return venc_->receive(p); });
+    for (;;) {
+      SF_ASSIGN_OR_RETURN(bool got, venc_->receive(pkt_.get()));
+      if (!got) return {};
+      av_packet_rescale_ts(pkt_.get(), venc_->time_base(), vst_->time_base);
+      pkt_->stream_index = vst_->index;
+      int err = av_interleaved_write_frame(out_.get(), pkt_.get());
+      if (err < 0) return av_status(err, "writing video");
+    }
   }
 
   template <typename Receive>
@@ -251,7 +261,7 @@ class FloorEncoder {
   const Picture& picture_;
   const Sound& sound_;
   OutputFormatPtr out_;
-  std::unique_ptr<VideoEncoder> venc_;
+  std::unique_ptr<EncoderSession> venc_;
   CodecContextPtr aenc_;
   AVStream* vst_ = nullptr;
   AVStream* ast_ = nullptr;
