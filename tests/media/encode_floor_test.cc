@@ -89,7 +89,7 @@ TEST_F(EncodeFloorTest, RejectsBadSettingsWithoutWritingAnything) {
   EXPECT_FALSE(fs::exists(out));
 }
 
-TEST_F(EncodeFloorTest, UnknownForcedEncoderIsUnavailable) {
+TEST_F(EncodeFloorTest, UnknownForcedEncoderIsRejected) {
   EncodeFloorOptions o;
   o.frames = 3;
   o.width = 64;
@@ -98,7 +98,10 @@ TEST_F(EncodeFloorTest, UnknownForcedEncoderIsUnavailable) {
   o.encoder = "no_such_encoder";
   auto r = encode_floor(o, (dir_ / "x.mp4").string());
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), Code::kUnavailable);
+  // The ladder knows no such name: a usage error, named in the message.
+  EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("no_such_encoder"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "x.mp4"));
 }
 
 }  // namespace
