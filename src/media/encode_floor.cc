@@ -184,20 +184,9 @@ class FloorEncoder {
  private:
   Status open_audio(bool global_header) {
     const RenderOptions defaults;
-    const AVCodec* aac = avcodec_find_encoder(AV_CODEC_ID_AAC);
-    if (aac == nullptr) return unavailable("no AAC encoder in this libavcodec");
-    aenc_.reset(avcodec_alloc_context3(aac));
-    aenc_->sample_rate = defaults.audio_rate;
-    aenc_->sample_fmt = AV_SAMPLE_FMT_FLTP;
-    AVChannelLayout stereo = AV_CHANNEL_LAYOUT_STEREO;
-    av_channel_layout_copy(&aenc_->ch_layout, &stereo);
-    aenc_->bit_rate = defaults.audio_bitrate;
-    aenc_->time_base = AVRational{1, defaults.audio_rate};
-    if (global_header) aenc_->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-    int err = avcodec_open2(aenc_.get(), aac, nullptr);
-    if (err < 0) return av_status(err, "opening the AAC encoder");
+    SF_ASSIGN_OR_RETURN(aenc_, open_aac_encoder(defaults.audio_rate, defaults.audio_bitrate, global_header));
     ast_ = avformat_new_stream(out_.get(), nullptr);
-    err = avcodec_parameters_from_context(ast_->codecpar, aenc_.get());
+    int err = avcodec_parameters_from_context(ast_->codecpar, aenc_.get());
     if (err < 0) return av_status(err, "audio stream parameters");
     ast_->time_base = aenc_->time_base;
     return {};

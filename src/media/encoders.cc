@@ -420,4 +420,22 @@ Result<bool> EncoderSession::receive(AVPacket* packet) {
   return true;
 }
 
+Result<CodecContextPtr> open_aac_encoder(int sample_rate, int bit_rate, bool global_header) {
+  const AVCodec* aac = avcodec_find_encoder(AV_CODEC_ID_AAC);
+  if (aac == nullptr) return unavailable("no AAC encoder in this libavcodec");
+  CodecContextPtr ctx(avcodec_alloc_context3(aac));
+  if (!ctx) return internal_error("cannot allocate an AAC encoder");
+  ctx->sample_rate = sample_rate;
+  ctx->sample_fmt = AV_SAMPLE_FMT_FLTP;
+  AVChannelLayout stereo = AV_CHANNEL_LAYOUT_STEREO;
+  av_channel_layout_copy(&ctx->ch_layout, &stereo);
+  ctx->bit_rate = bit_rate;
+  ctx->time_base = AVRational{1, sample_rate};
+  if (global_header) ctx->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+  av_opt_set(ctx->priv_data, "aac_coder", "fast", 0);
+  int err = avcodec_open2(ctx.get(), aac, nullptr);
+  if (err < 0) return av_status(err, "opening the AAC encoder");
+  return ctx;
+}
+
 }  // namespace sf::media

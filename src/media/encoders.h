@@ -101,4 +101,10 @@ class EncoderSession {
   bool drained_ = false;
 };
 
+// Opens the AAC encoder every output uses: stereo float planar at
+// `sample_rate`, `bit_rate` bits/s, the "fast" coder (the default two-loop
+// search costs several times more CPU for no audible gain on speech).
+// Errors: kUnavailable when libavcodec lacks AAC.
+Result<CodecContextPtr> open_aac_encoder(int sample_rate, int bit_rate, bool global_header);
+
 }  // namespace sf::media

@@ -75,18 +75,7 @@ class Renderer {
     vst_ = avformat_new_stream(out_.get(), nullptr);
     SF_RETURN_IF_ERROR(venc_->configure_stream(vst_));
 
-    const AVCodec* aac = avcodec_find_encoder(AV_CODEC_ID_AAC);
-    if (aac == nullptr) return unavailable("no AAC encoder in this libavcodec");
-    aenc_.reset(avcodec_alloc_context3(aac));
-    aenc_->sample_rate = opt_.audio_rate;
-    aenc_->sample_fmt = AV_SAMPLE_FMT_FLTP;
-    AVChannelLayout stereo = AV_CHANNEL_LAYOUT_STEREO;
-    av_channel_layout_copy(&aenc_->ch_layout, &stereo);
-    aenc_->bit_rate = opt_.audio_bitrate;
-    aenc_->time_base = AVRational{1, opt_.audio_rate};
-    if (global_header) aenc_->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-    err = avcodec_open2(aenc_.get(), aac, nullptr);
-    if (err < 0) return av_status(err, "opening the AAC encoder");
+    SF_ASSIGN_OR_RETURN(aenc_, open_aac_encoder(opt_.audio_rate, opt_.audio_bitrate, global_header));
     ast_ = avformat_new_stream(out_.get(), nullptr);
     err = avcodec_parameters_from_context(ast_->codecpar, aenc_.get());
     if (err < 0) return av_status(err, "audio stream parameters");
@@ -260,9 +249,11 @@ class Renderer {
   // clip's audio buffer.
   Status decode_range(Source& s, const RenderClip& clip, long long nframes) {
     const double fps = av_q2d(fps_);
-    // A little before the start so audio packets stored ahead of the
-    // keyframe are read too.
-    const double seek_to = std::max(0.0, clip.start - 0.5);
+    // MP4/MOV seeks every stream to the chosen keyframe's time by its index,
+    // so audio is there from that time; other containers seek to a file
+    // position, and audio stored ahead of the keyframe needs a margin.
+    const bool indexed = std::strstr(s.fmt->iformat->name, "mov") != nullptr;
+    const double seek_to = std::max(0.0, clip.start - (indexed ? 0.0 : 0.5));
     const int seek_stream = s.vstream >= 0 ? s.vstream : s.astream;
     const AVRational stb = s.fmt->streams[seek_stream]->time_base;
     int64_t target = av_rescale_q(static_cast<int64_t>(seek_to * AV_TIME_BASE), AV_TIME_BASE_Q, stb);
@@ -331,6 +322,15 @@ class Renderer {
       const bool is_a = pkt->stream_index == s.astream && !audio_done;
       if (is_v || is_a) {
         AVCodecContext* dec = is_v ? s.vdec.get() : s.adec.get();
+        if (is_v) {
+          // Pictures well before the start are decoded only as references
+          // for later ones: frames nothing refers to are skipped. The last
+          // 0.2 s before the start decode fully, so the frame on screen at
+          // the start is always there.
+          const int64_t pts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
+          const bool preroll = pts != AV_NOPTS_VALUE && static_cast<double>(pts) * av_q2d(vtb) < clip.start - 0.2;
+          dec->skip_frame = preroll ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
+        }
         int e = avcodec_send_packet(dec, pkt.get());
         av_packet_unref(pkt.get());
         if (e < 0 && e != AVERROR_INVALIDDATA && e != AVERROR(EAGAIN)) return av_status(e, s.path + ": decoding");
