@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "media/av.h"
-#include "media/encoders.h"
+#include "media/mp4_writer.h"
 #include "media/render.h"
 
 namespace sf::media {
@@ -134,74 +134,53 @@ class FloorEncoder {
 
   Status run(const std::string& output, EncodeFloorResult* result) {
     const AVRational fps = av_d2q(opt_.fps, 100000);
-    AVFormatContext* raw = nullptr;
-    int err = avformat_alloc_output_context2(&raw, nullptr, "mp4", output.c_str());
-    if (err < 0) return av_status(err, "creating the output");
-    out_.reset(raw);
-    const bool global_header = (out_->oformat->flags & AVFMT_GLOBALHEADER) != 0;
-
-    SF_ASSIGN_OR_RETURN(EncoderChoice choice, choose_encoder(opt_.encoder, opt_.cpu_only));
-    // Exactly the renderer's encoder settings (media/render.cc).
-    EncoderSettings settings;
-    settings.width = opt_.width;
-    settings.height = opt_.height;
-    settings.fps = fps;
-    settings.global_header = global_header;
-    SF_ASSIGN_OR_RETURN(venc_, EncoderSession::open(choice, settings));
-    result->encoder = choice.name;
-    result->preset = choice.preset;
-    vst_ = avformat_new_stream(out_.get(), nullptr);
-    SF_RETURN_IF_ERROR(venc_->configure_stream(vst_));
-    if (opt_.audio) SF_RETURN_IF_ERROR(open_audio(global_header));
-
-    err = avio_open(&out_->pb, output.c_str(), AVIO_FLAG_WRITE);
-    if (err < 0) return av_status(err, output + ": opening for writing");
-    err = avformat_write_header(out_.get(), nullptr);
-    if (err < 0) return av_status(err, "writing the MP4 header");
+    // The renderer's own output path and settings (media/render.cc).
+    Mp4WriterOptions wo;
+    wo.width = opt_.width;
+    wo.height = opt_.height;
+    wo.fps = fps;
+    wo.encoder = opt_.encoder;
+    wo.cpu_only = opt_.cpu_only;
+    wo.audio = opt_.audio;
+    wo.audio_rate = defaults_.audio_rate;
+    wo.audio_bitrate = defaults_.audio_bitrate;
+    SF_ASSIGN_OR_RETURN(writer_, Mp4Writer::open(output, wo));
+    result->encoder = writer_->encoder().name;
+    result->preset = writer_->encoder().preset;
 
     FramePtr frame = make_frame();
     frame->format = AV_PIX_FMT_YUV420P;
     frame->width = opt_.width;
     frame->height = opt_.height;
-    err = av_frame_get_buffer(frame.get(), 0);
+    int err = av_frame_get_buffer(frame.get(), 0);
     if (err < 0) return av_status(err, "allocating a frame");
     for (long long n = 0; n < opt_.frames; ++n) {
       err = av_frame_make_writable(frame.get());
       if (err < 0) return av_status(err, "frame buffer");
       picture_.draw(frame.get(), n);
       frame->pts = n;
-      SF_RETURN_IF_ERROR(encode_video(frame.get()));
-      if (aenc_) SF_RETURN_IF_ERROR(encode_audio_until(av_rescale_q(n + 1, av_inv_q(fps), aenc_->time_base)));
+      SF_RETURN_IF_ERROR(writer_->write_video(frame.get()));
+      if (opt_.audio) {
+        SF_RETURN_IF_ERROR(encode_audio_until(av_rescale_q(n + 1, av_inv_q(fps), AVRational{1, defaults_.audio_rate})));
+      }
     }
-    SF_RETURN_IF_ERROR(encode_video(nullptr));
-    if (aenc_) SF_RETURN_IF_ERROR(encode_audio(nullptr));
-    err = av_write_trailer(out_.get());
-    if (err < 0) return av_status(err, "finishing the MP4");
-    out_.reset();
+    SF_RETURN_IF_ERROR(writer_->finish());
+    writer_.reset();
     return {};
   }
 
  private:
-  Status open_audio(bool global_header) {
-    const RenderOptions defaults;
-    SF_ASSIGN_OR_RETURN(aenc_, open_aac_encoder(defaults.audio_rate, defaults.audio_bitrate, global_header));
-    ast_ = avformat_new_stream(out_.get(), nullptr);
-    int err = avcodec_parameters_from_context(ast_->codecpar, aenc_.get());
-    if (err < 0) return av_status(err, "audio stream parameters");
-    ast_->time_base = aenc_->time_base;
-    return {};
-  }
-
   // Sends sound frames until `samples` have been sent (the last frame may be
   // short only at the very end, as in the renderer).
   Status encode_audio_until(long long samples) {
-    const int fs = aenc_->frame_size;
+    const int fs = writer_->audio_frame_size();
     while (samples_sent_ + fs <= samples) {
       FramePtr f = make_frame();
       f->nb_samples = fs;
       f->format = AV_SAMPLE_FMT_FLTP;
-      f->sample_rate = aenc_->sample_rate;
-      av_channel_layout_copy(&f->ch_layout, &aenc_->ch_layout);
+      f->sample_rate = defaults_.audio_rate;
+      AVChannelLayout stereo = AV_CHANNEL_LAYOUT_STEREO;
+      av_channel_layout_copy(&f->ch_layout, &stereo);
       int err = av_frame_get_buffer(f.get(), 0);
       if (err < 0) return av_status(err, "audio frame");
       // Mono on both channels, as the talks are.
@@ -210,51 +189,16 @@ class FloorEncoder {
       for (int i = 0; i < fs; ++i) left[i] = right[i] = sound_.at(samples_sent_ + i);
       f->pts = samples_sent_;
       samples_sent_ += fs;
-      SF_RETURN_IF_ERROR(encode_audio(f.get()));
+      SF_RETURN_IF_ERROR(writer_->write_audio(f.get()));
     }
     return {};
-  }
-
-  Status encode_audio(const AVFrame* f) {
-    int err = avcodec_send_frame(aenc_.get(), f);
-    if (err < 0 && err != AVERROR_EOF) return av_status(err, "encoding audio");
-    return drain(aenc_.get(), ast_, [&](AVPacket* p) { return avcodec_receive_packet(aenc_.get(), p); });
-  }
-
-  Status encode_video(const AVFrame* f) {
-    SF_RETURN_IF_ERROR(venc_->send(f));
-    for (;;) {
-      SF_ASSIGN_OR_RETURN(bool got, venc_->receive(pkt_.get()));
-      if (!got) return {};
-      av_packet_rescale_ts(pkt_.get(), venc_->time_base(), vst_->time_base);
-      pkt_->stream_index = vst_->index;
-      int err = av_interleaved_write_frame(out_.get(), pkt_.get());
-      if (err < 0) return av_status(err, "writing video");
-    }
-  }
-
-  template <typename Receive>
-  Status drain(const AVCodecContext* ctx, AVStream* st, Receive receive) {
-    for (;;) {
-      int err = receive(pkt_.get());
-      if (err == AVERROR(EAGAIN) || err == AVERROR_EOF) return {};
-      if (err < 0) return av_status(err, "encoding");
-      av_packet_rescale_ts(pkt_.get(), ctx->time_base, st->time_base);
-      pkt_->stream_index = st->index;
-      err = av_interleaved_write_frame(out_.get(), pkt_.get());
-      if (err < 0) return av_status(err, "writing a packet");
-    }
   }
 
   const EncodeFloorOptions& opt_;
   const Picture& picture_;
   const Sound& sound_;
-  OutputFormatPtr out_;
-  std::unique_ptr<EncoderSession> venc_;
-  CodecContextPtr aenc_;
-  AVStream* vst_ = nullptr;
-  AVStream* ast_ = nullptr;
-  PacketPtr pkt_ = make_packet();
+  const RenderOptions defaults_;
+  std::unique_ptr<Mp4Writer> writer_;
   long long samples_sent_ = 0;
 };
 

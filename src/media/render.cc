@@ -9,7 +9,7 @@
 #include "core/files.h"
 #include "core/log.h"
 #include "media/av.h"
-#include "media/encoders.h"
+#include "media/mp4_writer.h"
 
 namespace sf::media {
 namespace {
@@ -57,40 +57,23 @@ class Renderer {
     width_ = w;
     height_ = h;
     fps_ = fps;
-    AVFormatContext* raw = nullptr;
-    int err = avformat_alloc_output_context2(&raw, nullptr, "mp4", tmp.c_str());
-    if (err < 0) return av_status(err, "creating the output");
-    out_.reset(raw);
-    const bool global_header = (out_->oformat->flags & AVFMT_GLOBALHEADER) != 0;
-
-    SF_ASSIGN_OR_RETURN(EncoderChoice choice, choose_encoder(opt_.encoder, opt_.cpu_only));
-    EncoderSettings settings;
-    settings.width = w;
-    settings.height = h;
-    settings.fps = fps;
-    settings.global_header = global_header;
-    SF_ASSIGN_OR_RETURN(venc_, EncoderSession::open(choice, settings));
-    result_.encoder = choice.name;
-    result_.preset = choice.preset;
-    vst_ = avformat_new_stream(out_.get(), nullptr);
-    SF_RETURN_IF_ERROR(venc_->configure_stream(vst_));
-
-    SF_ASSIGN_OR_RETURN(aenc_, open_aac_encoder(opt_.audio_rate, opt_.audio_bitrate, global_header));
-    ast_ = avformat_new_stream(out_.get(), nullptr);
-    err = avcodec_parameters_from_context(ast_->codecpar, aenc_.get());
-    if (err < 0) return av_status(err, "audio stream parameters");
-    ast_->time_base = aenc_->time_base;
-    fifo_.reset(av_audio_fifo_alloc(AV_SAMPLE_FMT_FLTP, 2, aenc_->frame_size * 4));
-
-    err = avio_open(&out_->pb, tmp.c_str(), AVIO_FLAG_WRITE);
-    if (err < 0) return av_status(err, tmp + ": opening for writing");
-    err = avformat_write_header(out_.get(), nullptr);
-    if (err < 0) return av_status(err, "writing the MP4 header");
+    Mp4WriterOptions wo;
+    wo.width = w;
+    wo.height = h;
+    wo.fps = fps;
+    wo.encoder = opt_.encoder;
+    wo.cpu_only = opt_.cpu_only;
+    wo.audio_rate = opt_.audio_rate;
+    wo.audio_bitrate = opt_.audio_bitrate;
+    SF_ASSIGN_OR_RETURN(writer_, Mp4Writer::open(tmp, wo));
+    result_.encoder = writer_->encoder().name;
+    result_.preset = writer_->encoder().preset;
+    fifo_.reset(av_audio_fifo_alloc(AV_SAMPLE_FMT_FLTP, 2, writer_->audio_frame_size() * 4));
     canvas_ = make_frame();
     canvas_->format = AV_PIX_FMT_YUV420P;
     canvas_->width = w;
     canvas_->height = h;
-    err = av_frame_get_buffer(canvas_.get(), 0);
+    int err = av_frame_get_buffer(canvas_.get(), 0);
     if (err < 0) return av_status(err, "allocating a frame");
     fill_black(canvas_.get());
     return {};
@@ -120,10 +103,8 @@ class Renderer {
 
   Status finish(const std::string& tmp, const std::string& output) {
     SF_RETURN_IF_ERROR(flush_audio(true));
-    SF_RETURN_IF_ERROR(encode_video(nullptr));
-    int err = av_write_trailer(out_.get());
-    if (err < 0) return av_status(err, "finishing the MP4");
-    out_.reset();  // closes the file
+    SF_RETURN_IF_ERROR(writer_->finish());
+    writer_.reset();
     SF_RETURN_IF_ERROR(commit_file(tmp, output));
     result_.width = width_;
     result_.height = height_;
@@ -185,24 +166,15 @@ class Renderer {
     // Two AAC frames per picture outpace the audio at 24 fps and up, so the
     // previous clip's queued audio is done within this one (at lower rates
     // the rest waits for finish()).
-    for (int k = 0; k < 2 && av_audio_fifo_size(fifo_.get()) >= aenc_->frame_size; ++k) {
-      SF_RETURN_IF_ERROR(encode_audio_frame(aenc_->frame_size));
+    for (int k = 0; k < 2 && av_audio_fifo_size(fifo_.get()) >= writer_->audio_frame_size(); ++k) {
+      SF_RETURN_IF_ERROR(encode_audio_frame(writer_->audio_frame_size()));
     }
     if (progress_) progress_(static_cast<double>(frames_written_) / av_q2d(fps_), total_seconds_);
     return {};
   }
 
-  Status encode_video(const AVFrame* f) {
-    SF_RETURN_IF_ERROR(venc_->send(f));
-    for (;;) {
-      SF_ASSIGN_OR_RETURN(bool got, venc_->receive(pkt_.get()));
-      if (!got) return {};
-      av_packet_rescale_ts(pkt_.get(), venc_->time_base(), vst_->time_base);
-      pkt_->stream_index = vst_->index;
-      int err = av_interleaved_write_frame(out_.get(), pkt_.get());
-      if (err < 0) return av_status(err, "writing video");
-    }
-  }
+  Status encode_video(const AVFrame* f) { return writer_->write_video(f); }
+
 
   // Places converted samples at their time inside the clip's buffer.
   void place_audio(const float* const* planes, int n, double t_first, double clip_start) {
@@ -385,7 +357,7 @@ class Renderer {
   }
 
   Status flush_audio(bool final) {
-    const int fs = aenc_->frame_size;
+    const int fs = writer_->audio_frame_size();
     while (av_audio_fifo_size(fifo_.get()) >= fs || (final && av_audio_fifo_size(fifo_.get()) > 0)) {
       SF_RETURN_IF_ERROR(encode_audio_frame(std::min(fs, av_audio_fifo_size(fifo_.get()))));
     }
@@ -399,7 +371,8 @@ class Renderer {
     f->nb_samples = n;
     f->format = AV_SAMPLE_FMT_FLTP;
     f->sample_rate = opt_.audio_rate;
-    av_channel_layout_copy(&f->ch_layout, &aenc_->ch_layout);
+    AVChannelLayout stereo = AV_CHANNEL_LAYOUT_STEREO;
+    av_channel_layout_copy(&f->ch_layout, &stereo);
     int err = av_frame_get_buffer(f.get(), 0);
     if (err < 0) return av_status(err, "audio frame");
     av_audio_fifo_read(fifo_.get(), reinterpret_cast<void**>(f->data), n);
@@ -409,30 +382,14 @@ class Renderer {
     return {};
   }
 
-  Status encode_audio(const AVFrame* f) {
-    int err = avcodec_send_frame(aenc_.get(), f);
-    if (err < 0 && err != AVERROR_EOF) return av_status(err, "encoding audio");
-    for (;;) {
-      err = avcodec_receive_packet(aenc_.get(), pkt_.get());
-      if (err == AVERROR(EAGAIN) || err == AVERROR_EOF) return {};
-      if (err < 0) return av_status(err, "encoding audio");
-      av_packet_rescale_ts(pkt_.get(), aenc_->time_base, ast_->time_base);
-      pkt_->stream_index = ast_->index;
-      err = av_interleaved_write_frame(out_.get(), pkt_.get());
-      if (err < 0) return av_status(err, "writing audio");
-    }
-  }
+  Status encode_audio(const AVFrame* f) { return writer_->write_audio(f); }
+
 
   const RenderOptions& opt_;
   const RenderProgressFn& progress_;
-  OutputFormatPtr out_;
-  std::unique_ptr<EncoderSession> venc_;
-  CodecContextPtr aenc_;
-  AVStream* vst_ = nullptr;
-  AVStream* ast_ = nullptr;
+  std::unique_ptr<Mp4Writer> writer_;
   AudioFifoPtr fifo_;
   FramePtr canvas_;
-  PacketPtr pkt_ = make_packet();
   int width_ = 0, height_ = 0;
   AVRational fps_{30, 1};
   long long frames_written_ = 0;
