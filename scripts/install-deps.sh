@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config git
   libavformat-dev libavcodec-dev libavfilter-dev libavutil-dev
   libswresample-dev libswscale-dev
-  libsqlite3-dev libcpp-httplib-dev nlohmann-json3-dev libcli11-dev
+  libsqlite3-dev libre2-dev libutf8proc-dev libxxhash-dev libcpp-httplib-dev nlohmann-json3-dev libcli11-dev
   libspdlog-dev libfmt-dev
   libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us pocketsphinx
   libopenblas-dev libfftw3-dev zlib1g-dev libssl-dev
