@@ -11,35 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "asr/transcript.h"
 #include "core/status.h"
 
 namespace sf::asr {
-
-inline constexpr int kSampleRate = 16000;
-
-struct Word {
-  std::string text;   // as recognised (original case/punctuation)
-  double start = 0;   // seconds, absolute (includes the time offset)
-  double end = 0;     // seconds, absolute
-  float probability = 1.0f;  // confidence in [0, 1]
-};
-
-struct Segment {
-  std::string text;
-  double start = 0;
-  double end = 0;
-  std::vector<Word> words;
-};
-
-struct Transcript {
-  std::string language;  // "en", or the detected language
-  std::vector<Segment> segments;
-
-  // All words of all segments, in time order.
-  std::vector<Word> words() const;
-  // Appends `other`'s segments (caller keeps time order).
-  void append(Transcript other);
-};
 
 struct EngineOptions {
   std::string engine = "sphinx";  // "sphinx" | "whisper"

@@ -1,6 +1,4 @@
-#include <chrono>
 #include <cstdio>
-#include <iostream>
 #include <memory>
 
 #include <nlohmann/json.hpp>
@@ -11,10 +9,7 @@
 #include "cli/progress.h"
 #include "core/files.h"
 #include "core/log.h"
-#include "media/probe.h"
-#include "media/render.h"
-#include "search/clip_planner.h"
-#include "search/matcher.h"
+#include "pipeline/compilation.h"
 
 namespace sf::cli {
 namespace {
@@ -36,15 +31,6 @@ struct SupercutFlags {
   pipeline::TranscribeOptions opts;
 };
 
-class StageTimer {
- public:
-  void start() { t0_ = std::chrono::steady_clock::now(); }
-  double stop() { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count(); }
-
- private:
-  std::chrono::steady_clock::time_point t0_;
-};
-
 Status parse_size(const std::string& s, int* w, int* h) {
   if (s.empty()) return {};
   if (std::sscanf(s.c_str(), "%dx%d", w, h) != 2 || *w < 16 || *h < 16 || *w > 8192 || *h > 8192) {
@@ -53,129 +39,70 @@ Status parse_size(const std::string& s, int* w, int* h) {
   return {};
 }
 
-std::string join_words(const std::vector<std::string>& w) {
-  std::string s;
-  for (const auto& x : w) s += (s.empty() ? "" : " ") + x;
-  return s;
-}
-
+// The CLI's door into the compilation job: flags -> request, progress ->
+// bars, report -> file and stdout.
 int run_supercut(SupercutFlags f) {
-  using nlohmann::json;
   if (f.words.empty()) return fail(invalid_argument("no words given: pass -w WORD_OR_PHRASE"));
   if (f.output.empty() && !f.dry_run) return fail(invalid_argument("no output given: pass -o OUT.mp4"));
-  if (f.max_length != 0) f.clip.max_length = f.max_length;
-  if (f.max_clips != 0) f.clip.max_clips = f.max_clips;
-  if (Status s = search::validate(f.clip); !s.ok()) return fail(s);
+  if (f.fps != 0 && (f.fps < 1 || f.fps > 240)) return fail(invalid_argument("--fps must be in 1..240"));
+  pipeline::CompilationRequest q;
+  q.inputs = f.inputs;
+  q.target_words = f.words;
+  q.clip = f.clip;
+  if (f.max_length != 0) q.clip.max_length = f.max_length;
+  if (f.max_clips != 0) q.clip.max_clips = f.max_clips;
   auto mode = search::parse_match_mode(f.match);
   if (!mode.ok()) return fail(mode.status());
-  auto matcher = search::Matcher::create(f.words, *mode);
-  if (!matcher.ok()) return fail(matcher.status());
-  media::RenderOptions ropt;
-  if (Status s = parse_size(f.size, &ropt.width, &ropt.height); !s.ok()) return fail(s);
-  if (f.fps != 0 && (f.fps < 1 || f.fps > 240)) return fail(invalid_argument("--fps must be in 1..240"));
-  ropt.fps = f.fps;
-  ropt.encoder = f.encoder;
-  ropt.cpu_only = f.cpu;
-  if (!f.output.empty()) {
+  q.match = *mode;
+  if (Status s = parse_size(f.size, &q.render.width, &q.render.height); !s.ok()) return fail(s);
+  q.render.fps = f.fps;
+  q.render.encoder = f.encoder;
+  q.render.cpu_only = f.cpu;
+  q.transcribe = f.opts;
+  q.output = f.dry_run ? std::string() : f.output;
+  q.dry_run = f.dry_run;
+  auto job = pipeline::CompilationJob::create(std::move(q));
+  if (!job.ok()) return fail(job.status());
+  if (!f.dry_run) {
     if (Status s = check_output_path(f.output); !s.ok()) return fail(s);
   }
   if (!f.report.empty()) {
     if (Status s = check_output_path(f.report); !s.ok()) return fail(s.with_context("--report"));
   }
 
-  json stages = json::object();
-  StageTimer timer;
   const bool show = log::current_level() <= log::Level::kInfo;
-
-  // Probe: every input must be readable media with sound.
-  timer.start();
-  std::vector<media::MediaInfo> infos;
-  for (const auto& in : f.inputs) {
-    auto info = media::probe(in);
-    if (!info.ok()) return fail(info.status());
-    if (info->audio() == nullptr) return fail(bad_media(in + ": has no audio stream, so there is nothing to search"));
-    infos.push_back(std::move(info).value());
-  }
-  stages["probe"] = timer.stop();
-
-  timer.start();
-  Result<std::vector<pipeline::InputTranscript>> transcripts = internal_error("not run");
-  {
-    Progress progress("transcribe", show);
-    transcripts = pipeline::transcribe_inputs(f.inputs, f.opts, [&](double d, double t) { progress.update(d, t); });
-  }
-  if (!transcripts.ok()) return fail(transcripts.status());
-  stages["transcribe"] = timer.stop();
-
-  timer.start();
-  std::vector<search::Match> matches;
-  std::vector<double> durations;
-  for (size_t i = 0; i < transcripts->size(); ++i) {
-    const auto words = (*transcripts)[i].transcript.words();
-    auto m = matcher->find(static_cast<int>(i), words);
-    matches.insert(matches.end(), m.begin(), m.end());
-    durations.push_back(std::max(infos[i].duration, (*transcripts)[i].duration));
-  }
-  const size_t n_matches = matches.size();
-  std::vector<search::Clip> clips = search::plan_clips(std::move(matches), durations, f.clip);
-  stages["match"] = timer.stop();
-
-  json report = {{"inputs", json::array()}, {"words", f.words}, {"match", f.match},
-                 {"engine", f.opts.engine.engine}, {"matches", n_matches}};
-  for (size_t i = 0; i < f.inputs.size(); ++i) {
-    report["inputs"].push_back({{"index", i}, {"path", f.inputs[i]}, {"duration", durations[i]},
-                                {"words", (*transcripts)[i].transcript.words().size()}});
-  }
-  if (clips.empty()) {
-    return fail(Status(Code::kNoMatch, "no match for \"" + join_words(f.words) + "\" in " +
-                                           std::to_string(f.inputs.size()) + " input(s)"));
-  }
-
-  json jclips = json::array();
-  for (const auto& c : clips) {
-    jclips.push_back({{"input", c.input}, {"path", f.inputs[static_cast<size_t>(c.input)]},
-                      {"start", c.start}, {"end", c.end}, {"words", join_words(c.words)}});
-  }
+  std::unique_ptr<Progress> bar;
+  pipeline::Stage bar_stage = pipeline::Stage::kDone;
+  auto result = (*job)->run([&](const pipeline::CompilationProgress& p) {
+    const bool transcribing = p.stage == pipeline::Stage::kTranscribe;
+    const bool rendering = p.stage == pipeline::Stage::kRender;
+    if (!transcribing && !rendering) {
+      bar.reset();
+      return;
+    }
+    if (!bar || bar_stage != p.stage) {
+      bar = std::make_unique<Progress>(transcribing ? "transcribe" : "render", show);
+      bar_stage = p.stage;
+    }
+    if (transcribing) bar->update(p.audio_done, p.audio_total);
+    if (rendering) bar->update(p.render_done, p.render_total);
+  });
+  bar.reset();
+  if (!result.ok()) return fail(result.status());
+  const pipeline::CompilationReport& report = *result;
   if (f.dry_run) {
-    for (const auto& c : clips) {
-      std::printf("%s\t%.3f\t%.3f\t%s\n", f.inputs[static_cast<size_t>(c.input)].c_str(), c.start, c.end,
-                  join_words(c.words).c_str());
+    for (const auto& c : report.clips) {
+      std::string words;
+      for (const auto& w : c.words) words += (words.empty() ? "" : " ") + w;
+      std::printf("%s\t%.3f\t%.3f\t%s\n", c.path.c_str(), c.start, c.end, words.c_str());
     }
-    report["clips"] = jclips;
-    report["stages"] = stages;
-    report["dry_run"] = true;
-    if (!f.report.empty()) {
-      if (Status s = write_file_atomic(f.report, report.dump(2) + "\n"); !s.ok()) return fail(s);
-    }
-    return kExitOk;
   }
-
-  timer.start();
-  std::vector<media::RenderClip> rclips;
-  for (const auto& c : clips) rclips.push_back({f.inputs[static_cast<size_t>(c.input)], c.start, c.end});
-  Result<media::RenderResult> rendered = internal_error("not run");
-  {
-    Progress progress("render", show);
-    rendered = media::render(rclips, f.output, ropt, [&](double d, double t) { progress.update(d, t); });
-  }
-  if (!rendered.ok()) return fail(rendered.status());
-  stages["render"] = timer.stop();
-
-  for (size_t i = 0; i < clips.size(); ++i) {
-    jclips[i]["output_start"] = rendered->clips[i].output_start;
-    jclips[i]["output_end"] = rendered->clips[i].output_end;
-  }
-  report["clips"] = jclips;
-  report["output"] = {{"path", f.output}, {"duration", rendered->duration}, {"width", rendered->width},
-                      {"height", rendered->height}, {"fps", rendered->fps}, {"frames", rendered->frames}};
-  report["encoder"] = rendered->encoder;
-  report["preset"] = rendered->preset;
-  report["stages"] = stages;
   if (!f.report.empty()) {
-    if (Status s = write_file_atomic(f.report, report.dump(2) + "\n"); !s.ok()) return fail(s);
+    if (Status s = write_file_atomic(f.report, report.to_json().dump(2) + "\n"); !s.ok()) return fail(s);
   }
-  SF_LOG_INFO("{} clip(s), {:.1f} s, encoder {} -> {}", clips.size(), rendered->duration, rendered->encoder,
-              f.output);
+  if (f.dry_run) return kExitOk;
+  SF_LOG_INFO("{} clip(s), {:.1f} s, encoder {} -> {}", report.clips.size(), report.rendered->duration,
+              report.rendered->encoder, f.output);
   std::printf("%s\n", f.output.c_str());
   return kExitOk;
 }

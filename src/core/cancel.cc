@@ -30,4 +30,8 @@ bool cancel_requested() { return g_cancel.load(std::memory_order_relaxed); }
 
 void request_cancel() { g_cancel = true; }
 
+bool stop_requested(const std::atomic<bool>* job) {
+  return cancel_requested() || (job != nullptr && job->load(std::memory_order_relaxed));
+}
+
 }  // namespace sf

@@ -3,6 +3,8 @@
 // files instead of dying with a half-written output.
 #pragma once
 
+#include <atomic>
+
 namespace sf {
 
 // Installs the SIGINT/SIGTERM handlers (once). A second signal while
@@ -14,5 +16,9 @@ bool cancel_requested();
 
 // Requests a stop (tests, servers).
 void request_cancel();
+
+// True when the process was asked to stop, or `job` (a job's own flag, set
+// by its cancel(); may be null) is set. Thread-safe.
+bool stop_requested(const std::atomic<bool>* job);
 
 }  // namespace sf

@@ -23,6 +23,7 @@ Result<MediaInfo> probe(const std::string& path) {
   MediaInfo info;
   info.path = path;
   info.format = fmt->iformat->name;
+  if (const AVDictionaryEntry* t = av_dict_get(fmt->metadata, "title", nullptr, 0); t != nullptr) info.title = t->value;
   if (fmt->duration != AV_NOPTS_VALUE) info.duration = static_cast<double>(fmt->duration) / AV_TIME_BASE;
   // Prefer the streams libav itself would pick.
   int best_video = av_find_best_stream(fmt.get(), AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);

@@ -22,6 +22,7 @@ struct StreamInfo {
 struct MediaInfo {
   std::string path;
   std::string format;   // container, e.g. "mov,mp4,m4a,3gp,3g2,mj2"
+  std::string title;    // the container's "title" tag; empty when none
   double duration = 0;  // seconds
   std::vector<StreamInfo> streams;
 

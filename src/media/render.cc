@@ -160,7 +160,7 @@ class Renderer {
   }
 
   Status emit_canvas() {
-    if (cancel_requested()) return cancelled("rendering stopped on request; no output written");
+    if (stop_requested(opt_.cancel)) return cancelled("rendering stopped on request; no output written");
     canvas_->pts = frames_written_++;
     SF_RETURN_IF_ERROR(encode_video(canvas_.get()));
     // Two AAC frames per picture outpace the audio at 24 fps and up, so the

@@ -12,6 +12,7 @@
 // renamed when complete: on any error nothing is left at `output`.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <string>
 #include <vector>
@@ -34,6 +35,9 @@ struct RenderOptions {
   int audio_rate = 48000;
   int audio_bitrate = 160000;
   double fade = 0.015;        // seconds of fade in/out at each clip edge
+  // A job's stop flag, polled with the process-wide one (may be null; must
+  // outlive the call).
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct RenderedClip {

@@ -134,7 +134,7 @@ Result<std::vector<InputTranscript>> transcribe_inputs(const std::vector<std::st
         error.set(n.status());
         break;
       }
-      if (cancel_requested()) error.set(cancelled("transcription stopped on request"));
+      if (stop_requested(options.cancel)) error.set(cancelled("transcription stopped on request"));
       if (*n == 0 || error.failed()) break;
       samples += static_cast<int64_t>(*n);
       seg.push(std::span<const float>(block.data(), *n));

@@ -7,6 +7,7 @@
 // (input, time) order whatever finishes first.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <string>
 #include <vector>
@@ -20,6 +21,9 @@ struct TranscribeOptions {
   asr::EngineOptions engine;
   int workers = 0;  // engine instances; 0 = one per CPU core
   double max_segment = 30.0;  // seconds
+  // A job's stop flag, polled with the process-wide one (may be null; must
+  // outlive the call).
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct InputTranscript {

@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "asr/engine.h"
+#include "asr/transcript.h"
 #include "core/status.h"
 
 namespace sf::search {

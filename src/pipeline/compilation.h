@@ -1,0 +1,153 @@
+// The compilation job: inputs + target words -> one supercut (and its report).
+//
+// This is the one place where a supercut is made; the CLI's `supercut` and
+// the HTTP service are thin doors into it. A job runs its stages in order,
+//
+//   probe -> transcribe (segment + recognize) -> match -> plan -> render
+//
+// reports typed progress events while it runs, can be cancelled, and builds
+// its report in one place (CompilationReport::to_json). Stages overlap where
+// they can: audio decoding, segmentation and recognition of all inputs run as
+// one pipeline with bounded queues (pipeline/transcriber.h), and each input is
+// matched as soon as its transcript is complete.
+//
+// Order: clips are emitted in (video, segment, clip) order, whatever finishes
+// first; every clip carries that hierarchical id.
+//
+// Thread-safety: one job object runs once, from one thread; cancel() may be
+// called from any thread (and from a progress callback).
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "core/status.h"
+#include "media/render.h"
+#include "pipeline/transcriber.h"
+#include "search/clip_planner.h"
+#include "search/matcher.h"
+
+namespace sf::pipeline {
+
+// What to cut. Field names follow the service contract (target_words,
+// padding_before, padding_after, merge_gap, max_length live in `clip`).
+struct CompilationRequest {
+  std::vector<std::string> inputs;        // media paths (or URLs), in output order
+  std::vector<std::string> target_words;  // words or phrases; at least one
+  search::MatchMode match = search::MatchMode::kExact;
+  search::ClipOptions clip;               // padding, merge gap, max_length, max_clips
+  media::RenderOptions render;
+  TranscribeOptions transcribe;
+  std::string output;    // the MP4 to write; may be empty only with dry_run
+  bool dry_run = false;  // plan the clips, render nothing
+  // false (CLI default): the first unreadable input fails the job before
+  // any work. true (service, URL inputs): an unreadable input is recorded in
+  // the report's errors and the job goes on with the others, failing only
+  // when none is left.
+  bool continue_on_input_error = false;
+};
+
+enum class Stage { kProbe, kTranscribe, kMatch, kRender, kDone };
+// "analyzing", "transcribing", "matching", "compiling", "done": the stage
+// names of the service's status.
+std::string_view stage_name(Stage stage);
+
+// A snapshot of a running job, handed to the progress callback.
+struct CompilationProgress {
+  Stage stage = Stage::kProbe;
+  int current_video = 0;  // 1-based index of the input being worked on (0: none yet)
+  int total_videos = 0;
+  std::string current_video_title;
+  double audio_done = 0, audio_total = 0;  // seconds of audio transcribed / to transcribe
+  double transcription_progress = 0;       // audio_done / audio_total in [0, 1]
+  int words_found = 0;                     // matches so far
+  int clips_done = 0, clips_total = 0;     // clips rendered / planned
+  double render_done = 0, render_total = 0;  // output seconds rendered / planned
+  double eta = -1;                         // seconds left in this stage; < 0: unknown
+};
+
+// Called from the job's threads, one call at a time, in order of events.
+using CompilationProgressFn = std::function<void(const CompilationProgress&)>;
+
+struct InputResult {
+  int index = 0;
+  std::string path;
+  std::string title;       // from the container's metadata, else the file name
+  double duration = 0;     // seconds
+  size_t words = 0;        // words recognized
+  int matches = 0;
+  std::string error;       // non-empty: this input was skipped
+};
+
+struct ClipResult {
+  // Hierarchical id: input index, the transcript segment of the clip's first
+  // match, and the clip's number within its input (all 0-based).
+  int video = 0, segment = 0, clip = 0;
+  std::string path;
+  double start = 0, end = 0;  // file time of the input, seconds
+  std::vector<std::string> words;
+  double output_start = 0, output_end = 0;  // seconds in the output (after render)
+};
+
+struct CompilationReport {
+  std::vector<std::string> target_words;
+  search::MatchMode match = search::MatchMode::kExact;
+  std::string engine;
+  std::vector<InputResult> inputs;
+  int matches = 0;
+  std::vector<ClipResult> clips;
+  bool dry_run = false;
+  bool early_termination = false;  // max_length or max_clips cut the plan short
+  std::optional<media::RenderResult> rendered;  // absent for a dry run
+  std::string output;
+  std::vector<std::pair<std::string, double>> stages;  // seconds per stage, in order
+  std::vector<std::string> errors;                     // per-input errors that were skipped
+
+  // The JSON report (the CLI's --report and the service's result).
+  nlohmann::json to_json() const;
+};
+
+class CompilationJob {
+ public:
+  // Validates the request without touching any input: no words, bad clip
+  // options, an invalid pattern, a missing output, a bad render profile are
+  // kInvalidArgument naming the field.
+  static Result<std::unique_ptr<CompilationJob>> create(CompilationRequest request);
+  CompilationJob(const CompilationJob&) = delete;
+  CompilationJob& operator=(const CompilationJob&) = delete;
+
+  // Runs the job. Errors: the first bad input (kNotFound / kBadMedia / ...,
+  // naming it) unless continue_on_input_error; kNoMatch when nothing matched
+  // (the report is still built: see last_report()); kCancelled after cancel()
+  // or a process stop request; render and output errors. No partial output
+  // is left on any error. No exception escapes.
+  Result<CompilationReport> run(const CompilationProgressFn& progress = {});
+
+  // The report as far as the job got (inputs, matches, errors); useful after
+  // a kNoMatch error.
+  const CompilationReport& last_report() const { return report_; }
+
+  // Asks the running job to stop at the next check; run() then returns
+  // kCancelled. Thread-safe.
+  void cancel() { cancelled_.store(true); }
+  bool cancel_requested() const;
+
+ private:
+  CompilationJob(CompilationRequest request, search::Matcher matcher)
+      : request_(std::move(request)), matcher_(std::move(matcher)) {}
+  Result<CompilationReport> run_stages(const CompilationProgressFn& progress);
+
+  CompilationRequest request_;
+  search::Matcher matcher_;
+  CompilationReport report_;
+  std::atomic<bool> cancelled_{false};
+};
+
+}  // namespace sf::pipeline
