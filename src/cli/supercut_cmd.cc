@@ -10,6 +10,7 @@
 #include "cli/exit_codes.h"
 #include "cli/progress.h"
 #include "core/files.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "media/probe.h"
 #include "media/render.h"
@@ -78,9 +79,11 @@ int run_supercut(SupercutFlags f) {
   ropt.cpu_only = f.cpu;
   if (!f.output.empty()) {
     if (Status s = check_output_path(f.output); !s.ok()) return fail(s);
+    if (Status s = check_not_an_input(f.output, f.inputs); !s.ok()) return fail(s);
   }
   if (!f.report.empty()) {
     if (Status s = check_output_path(f.report); !s.ok()) return fail(s.with_context("--report"));
+    if (Status s = check_not_an_input(f.report, f.inputs); !s.ok()) return fail(s.with_context("--report"));
   }
 
   json stages = json::object();
@@ -145,7 +148,7 @@ int run_supercut(SupercutFlags f) {
     report["stages"] = stages;
     report["dry_run"] = true;
     if (!f.report.empty()) {
-      if (Status s = write_file_atomic(f.report, report.dump(2) + "\n"); !s.ok()) return fail(s);
+      if (Status s = write_file_atomic(f.report, dump_json(report, 2) + "\n"); !s.ok()) return fail(s);
     }
     return kExitOk;
   }
@@ -172,7 +175,7 @@ int run_supercut(SupercutFlags f) {
   report["preset"] = rendered->preset;
   report["stages"] = stages;
   if (!f.report.empty()) {
-    if (Status s = write_file_atomic(f.report, report.dump(2) + "\n"); !s.ok()) return fail(s);
+    if (Status s = write_file_atomic(f.report, dump_json(report, 2) + "\n"); !s.ok()) return fail(s);
   }
   SF_LOG_INFO("{} clip(s), {:.1f} s, encoder {} -> {}", clips.size(), rendered->duration, rendered->encoder,
               f.output);
