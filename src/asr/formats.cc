@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "core/json.h"
+
 namespace sf::asr {
 namespace {
 
@@ -77,7 +79,7 @@ std::string render(const Transcript& t, TranscriptFormat f, const nlohmann::json
     case TranscriptFormat::kJson: {
       nlohmann::json j = to_json(t);
       if (extra.is_object()) j.update(extra);
-      return j.dump(2) + "\n";
+      return dump_json(j, 2) + "\n";
     }
     case TranscriptFormat::kSrt: return to_srt(t);
     case TranscriptFormat::kVtt: return to_vtt(t);

@@ -1,14 +1,36 @@
 #include "cli/app.h"
 
 #include <cstdio>
+#include <cstdlib>
+#include <exception>
 #include <string>
 
+#include "cli/common.h"
 #include "cli/exit_codes.h"
 #include "core/cancel.h"
 #include "core/config.h"
+#include "core/files.h"
 #include "core/log.h"
 
 namespace sf::cli {
+namespace {
+
+// An exception that leaves a thread's function cannot be caught at the
+// command boundary; the process must end, but not leave half-written files.
+[[noreturn]] void on_terminate() {
+  remove_registered_temporaries();
+  try {
+    if (std::exception_ptr e = std::current_exception()) std::rethrow_exception(e);
+    std::fputs("studioflow: error: internal failure, stopping\n", stderr);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "studioflow: error: internal failure, stopping: %s\n", e.what());
+  } catch (...) {
+    std::fputs("studioflow: error: internal failure, stopping (unknown exception)\n", stderr);
+  }
+  std::abort();
+}
+
+}  // namespace
 
 int exit_code_for(const Status& status) {
   switch (status.code()) {
@@ -64,8 +86,9 @@ int run(int argc, char** argv) {
     std::fputs(config::describe_env().c_str(), stdout);
     return kExitOk;
   }
+  std::set_terminate(on_terminate);
   for (auto& c : commands) {
-    if (c.app->parsed()) return c.run();
+    if (c.app->parsed()) return run_guarded("running " + c.app->get_name(), c.run);
   }
   std::fputs(app.help().c_str(), stderr);
   return kExitUsage;

@@ -8,6 +8,7 @@
 #include "cli/common.h"
 #include "cli/exit_codes.h"
 #include "core/files.h"
+#include "core/json.h"
 #include "media/encode_floor.h"
 
 namespace sf::cli {
@@ -51,7 +52,7 @@ int run_render_floor(const FloorFlags& f) {
   nlohmann::json j = {{"frames", r->frames},       {"seconds", r->seconds}, {"fps_encoded", r->fps_encoded},
                       {"width", o.width},          {"height", o.height},    {"fps", o.fps},
                       {"encoder", r->encoder},     {"preset", r->preset},   {"audio", o.audio}};
-  std::printf("%s\n", j.dump().c_str());
+  std::printf("%s\n", dump_json(j).c_str());
   return kExitOk;
 }
 

@@ -1,8 +1,13 @@
 #include "cli/common.h"
 
 #include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <new>
+#include <set>
 
 #include "cli/exit_codes.h"
+#include "core/files.h"
 
 namespace sf::cli {
 
@@ -31,6 +36,40 @@ void add_engine_flags(CLI::App* cmd, pipeline::TranscribeOptions* opts) {
 int fail(const Status& status) {
   std::fprintf(stderr, "studioflow: error: %s\n", status.message().c_str());
   return exit_code_for(status);
+}
+
+std::vector<std::string> output_names(const std::vector<std::string>& inputs, std::string_view extension) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> names;
+  std::set<std::string> taken;
+  names.reserve(inputs.size());
+  for (const std::string& input : inputs) {
+    const std::string stem = fs::path(input).filename().replace_extension().string();
+    std::string name = stem + std::string(extension);
+    for (int n = 2; taken.count(name) != 0; ++n) name = stem + "-" + std::to_string(n) + std::string(extension);
+    taken.insert(name);
+    names.push_back(std::move(name));
+  }
+  return names;
+}
+
+int run_guarded(std::string_view what, const std::function<int()>& body) {
+  const int width = static_cast<int>(what.size());
+  try {
+    return body();
+  } catch (const std::bad_alloc&) {
+    // Nothing here allocates: memory is what ran out.
+    remove_registered_temporaries();
+    std::fprintf(stderr, "studioflow: error: out of memory while %.*s\n", width, what.data());
+  } catch (const std::exception& e) {
+    remove_registered_temporaries();
+    std::fprintf(stderr, "studioflow: error: unexpected failure while %.*s: %s\n", width, what.data(),
+                 e.what());
+  } catch (...) {
+    remove_registered_temporaries();
+    std::fprintf(stderr, "studioflow: error: unexpected failure while %.*s\n", width, what.data());
+  }
+  return kExitError;
 }
 
 }  // namespace sf::cli

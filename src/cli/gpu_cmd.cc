@@ -12,6 +12,7 @@
 
 #include "cli/app.h"
 #include "cli/exit_codes.h"
+#include "core/json.h"
 #include "gpu/inventory.h"
 #include "media/encoder_ladder.h"
 
@@ -151,7 +152,7 @@ void register_gpu(CLI::App& app, std::vector<Command>& out) {
                    r.encoders = &media::probe_encoders();
                    r.chosen = media::choose_encoder("", false);
                    if (*json_out) {
-                     std::string text = to_json(r).dump(2);
+                     std::string text = dump_json(to_json(r), 2);
                      std::fwrite(text.data(), 1, text.size(), stdout);
                      std::fputc('\n', stdout);
                    } else {

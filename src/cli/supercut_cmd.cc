@@ -8,6 +8,7 @@
 #include "cli/exit_codes.h"
 #include "cli/progress.h"
 #include "core/files.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "pipeline/compilation.h"
 
@@ -65,9 +66,11 @@ int run_supercut(SupercutFlags f) {
   if (!job.ok()) return fail(job.status());
   if (!f.dry_run) {
     if (Status s = check_output_path(f.output); !s.ok()) return fail(s);
+    if (Status s = check_not_an_input(f.output, f.inputs); !s.ok()) return fail(s);
   }
   if (!f.report.empty()) {
     if (Status s = check_output_path(f.report); !s.ok()) return fail(s.with_context("--report"));
+    if (Status s = check_not_an_input(f.report, f.inputs); !s.ok()) return fail(s.with_context("--report"));
   }
 
   const bool show = log::current_level() <= log::Level::kInfo;
@@ -98,7 +101,7 @@ int run_supercut(SupercutFlags f) {
     }
   }
   if (!f.report.empty()) {
-    if (Status s = write_file_atomic(f.report, report.to_json().dump(2) + "\n"); !s.ok()) return fail(s);
+    if (Status s = write_file_atomic(f.report, dump_json(report.to_json(), 2) + "\n"); !s.ok()) return fail(s);
   }
   if (f.dry_run) return kExitOk;
   SF_LOG_INFO("{} clip(s), {:.1f} s, encoder {} -> {}", report.clips.size(), report.rendered->duration,

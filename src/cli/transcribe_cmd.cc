@@ -24,6 +24,7 @@ int run_transcribe(const TranscribeFlags& f) {
   auto format = asr::parse_transcript_format(f.format);
   if (!format.ok()) return fail(format.status());
   namespace fs = std::filesystem;
+  std::vector<std::string> outputs;
   if (!f.out_dir.empty()) {
     std::error_code ec;
     if (!fs::is_directory(f.out_dir, ec)) {
@@ -31,13 +32,18 @@ int run_transcribe(const TranscribeFlags& f) {
     }
     Status s = check_output_path((fs::path(f.out_dir) / "x").string());
     if (!s.ok()) return fail(s);
+    for (const std::string& name : output_names(f.inputs, asr::extension(*format))) {
+      outputs.push_back((fs::path(f.out_dir) / name).string());
+      if (Status in = check_not_an_input(outputs.back(), f.inputs); !in.ok()) return fail(in);
+    }
   }
   Progress progress("transcribe", log::current_level() <= log::Level::kInfo);
   auto result = pipeline::transcribe_inputs(f.inputs, f.opts,
                                             [&](double d, double t) { progress.update(d, t); });
   progress.finish();
   if (!result.ok()) return fail(result.status());
-  for (const auto& it : *result) {
+  for (std::size_t i = 0; i < result->size(); ++i) {
+    const pipeline::InputTranscript& it = (*result)[i];
     nlohmann::json extra = {{"input", it.path}, {"duration", it.duration},
                             {"engine", f.opts.engine.engine}};
     std::string text = asr::render(it.transcript, *format, extra);
@@ -45,10 +51,9 @@ int run_transcribe(const TranscribeFlags& f) {
       std::cout << text;
       continue;
     }
-    fs::path out = fs::path(f.out_dir) / fs::path(it.path).filename().replace_extension(asr::extension(*format));
-    Status s = write_file_atomic(out.string(), text);
+    Status s = write_file_atomic(outputs[i], text);
     if (!s.ok()) return fail(s);
-    SF_LOG_INFO("wrote {}", out.string());
+    SF_LOG_INFO("wrote {}", outputs[i]);
   }
   return kExitOk;
 }
@@ -60,7 +65,7 @@ void register_transcribe(CLI::App& app, std::vector<Command>& out) {
   CLI::App* cmd = app.add_subcommand("transcribe", "word-timed transcripts of media files");
   cmd->add_option("-i,--input", flags->inputs, "input media files")->required();
   cmd->add_option("--format", flags->format, "json | srt | vtt | txt")->capture_default_str();
-  cmd->add_option("-o,--out-dir", flags->out_dir, "write <input name>.<format> files here (default: stdout)");
+  cmd->add_option("-o,--out-dir", flags->out_dir, "write <input name>.<format> files here (default: stdout); inputs with the same name get -2, -3, ...");
   add_engine_flags(cmd, &flags->opts);
   out.push_back({cmd, [flags] { return run_transcribe(*flags); }});
 }

@@ -4,12 +4,17 @@
 
 #include <atomic>
 
+#include "core/files.h"
+
 namespace sf {
 namespace {
 std::atomic<bool> g_cancel{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "the signal handler needs lock-free atomics");
 
 extern "C" void on_signal(int sig) {
   if (g_cancel.exchange(true)) {
+    // The user insists: stop now, but take the half-written outputs along.
+    remove_registered_temporaries();
     std::signal(sig, SIG_DFL);
     std::raise(sig);
   }
@@ -22,6 +27,10 @@ void install_cancel_handlers() {
   struct sigaction sa = {};
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
+  // Both signals are blocked while the handler runs, so a SIGTERM arriving
+  // during a SIGINT's handler waits for it and is seen as the second signal.
+  sigaddset(&sa.sa_mask, SIGINT);
+  sigaddset(&sa.sa_mask, SIGTERM);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
 }

@@ -7,8 +7,12 @@
 
 namespace sf {
 
-// Installs the SIGINT/SIGTERM handlers (once). A second signal while
-// stopping kills the process the default way.
+// Installs the SIGINT/SIGTERM handlers (once). The first signal requests a
+// stop (cancel_requested() turns true). A second signal, of either kind,
+// while stopping removes every registered temporary file
+// (core/files.h remove_registered_temporaries()) and then ends the process
+// at once by that signal's default action, so no half-written output is
+// left either way.
 void install_cancel_handlers();
 
 // True once a stop was requested. Async-signal-safe read; thread-safe.

@@ -1,10 +1,10 @@
 #include "search/matcher.h"
 
 #include <fmt/format.h>
+#include <re2/re2.h>
 
 #include <algorithm>
 #include <cmath>
-#include <regex>
 #include <set>
 #include <utility>
 
@@ -15,7 +15,7 @@ namespace sf::search {
 struct Matcher::Query {
   std::string text;                 // as given
   std::vector<std::string> tokens;  // normalized tokens, or the regex pieces
-  std::vector<std::regex> regexes;  // regex mode only, one per token
+  std::vector<std::unique_ptr<const re2::RE2>> regexes;  // regex mode only, one per token
 };
 
 namespace {
@@ -68,12 +68,15 @@ std::vector<std::vector<Token>> token_runs(std::span<const asr::Word> words, Mat
   return runs;
 }
 
-bool regex_matches(const std::string& text, const std::regex& re) {
-  try {
-    return std::regex_match(text, re);
-  } catch (const std::regex_error&) {
-    return false;  // complexity/stack limit: documented as no match
-  }
+// RE2 runs in time linear in the word's length whatever the pattern, so a
+// user's pattern cannot hang a search. Text and patterns are UTF-8 (words
+// are normalized, patterns folded), so '.' is one character of any script.
+std::unique_ptr<const re2::RE2> compile_regex(const std::string& pattern) {
+  re2::RE2::Options options;
+  options.set_encoding(re2::RE2::Options::EncodingUTF8);
+  options.set_case_sensitive(false);
+  options.set_log_errors(false);
+  return std::make_unique<const re2::RE2>(fold_pattern(pattern), options);
 }
 
 }  // namespace
@@ -114,12 +117,12 @@ Result<Matcher> Matcher::create(std::vector<std::string> queries, MatchMode mode
     }
     if (mode == MatchMode::kRegex) {
       for (const std::string& piece : q->tokens) {
-        try {
-          q->regexes.emplace_back(piece, std::regex::ECMAScript | std::regex::icase);
-        } catch (const std::regex_error& e) {
+        std::unique_ptr<const re2::RE2> re = compile_regex(piece);
+        if (!re->ok()) {
           return invalid_argument(
-              fmt::format("invalid regex \"{}\" in query \"{}\": {}", piece, text, e.what()));
+              fmt::format("invalid regex \"{}\" in query \"{}\": {}", piece, text, re->error()));
         }
+        q->regexes.push_back(std::move(re));
       }
     }
     if (!seen.insert(q->tokens).second) continue;
@@ -160,7 +163,7 @@ std::vector<Match> Matcher::find(int input, std::span<const asr::Word> words) co
               ok = t.starts_with(q.tokens[i]);
               break;
             case MatchMode::kRegex:
-              ok = regex_matches(t, q.regexes[i]);
+              ok = re2::RE2::FullMatch(t, *q.regexes[i]);
               break;
           }
         }

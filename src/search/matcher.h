@@ -50,10 +50,15 @@ struct Match {
 //    "well-known"). In prefix mode the last token may end inside a word: the
 //    query "well" finds "well-known" and "wellness"; the whole word is reported.
 //  * Regex mode compares whole words: the query is split at white space only
-//    (not normalized), each piece is an ECMAScript regular expression that must
-//    match a whole normalized word (normalize_word(), e.g. "well-known",
-//    "don't", "cafe") with std::regex_match, ignoring ASCII case. Write
-//    patterns against the normalized form: lowercase, accents folded.
+//    (not normalized), each piece is a regular expression in RE2 syntax that
+//    must match a whole normalized word (normalize_word(), e.g. "well-known",
+//    "don't", "cafe"), ignoring case. Patterns run in time linear in the
+//    word's length (no backtracking: back-references and look-around are
+//    not supported and are reported as invalid). Non-ASCII characters of a
+//    pattern are folded like words (fold_pattern(): "Straße" matches what
+//    "strasse" matches); write accents and case as you like, but ASCII
+//    punctuation such as the apostrophe and hyphen as normalized words have
+//    them.
 //  * Phrases match consecutive words only. Words that contain no word
 //    characters (a transcribed "—" or "...") are not spoken words and are
 //    skipped transparently; they never appear in Match::words.
@@ -72,8 +77,8 @@ class Matcher {
   static Result<Matcher> create(std::vector<std::string> queries, MatchMode mode);
 
   // All matches of any query in one input's words; each Match has `input` set
-  // to the given index. Never fails: a regex that gives up on a pathological
-  // word (std::regex complexity limit) counts as not matching that word.
+  // to the given index. Never fails, and takes time linear in the number of
+  // words (times the queries) for every pattern.
   std::vector<Match> find(int input, std::span<const asr::Word> words) const;
 
   MatchMode mode() const { return mode_; }

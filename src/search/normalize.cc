@@ -1,219 +1,159 @@
 #include "search/normalize.h"
 
+#include <utf8proc.h>
+
 #include <array>
 #include <cstdint>
+
+#include "core/utf8.h"
 
 namespace sf::search {
 namespace {
 
 enum class Kind : std::uint8_t { kLetter, kDigit, kApostrophe, kHyphen, kPunct, kSpace, kDrop };
 
-// One input character after folding: up to 4 bytes of UTF-8 ("ss", "th", or
-// an unfolded code point of another script).
+// One character after folding.
 struct Unit {
-  std::array<char, 4> bytes{};
-  std::uint8_t size = 0;
-  Kind kind = Kind::kDrop;  // default: a character that vanishes
-
-  std::string_view text() const { return {bytes.data(), size}; }
+  char32_t cp = 0;
+  Kind kind = Kind::kDrop;
 };
 
-Unit ascii_unit(std::string_view s, Kind kind) {
-  Unit u;
-  u.kind = kind;
-  for (char c : s) u.bytes[u.size++] = c;
-  return u;
-}
-
-Unit encode(char32_t cp, Kind kind) {
-  Unit u;
-  u.kind = kind;
-  auto put = [&u](std::uint32_t b) { u.bytes[u.size++] = static_cast<char>(b); };
-  if (cp < 0x80) {
-    put(cp);
-  } else if (cp < 0x800) {
-    put(0xC0 | (cp >> 6));
-    put(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    put(0xE0 | (cp >> 12));
-    put(0x80 | ((cp >> 6) & 0x3F));
-    put(0x80 | (cp & 0x3F));
-  } else {
-    put(0xF0 | (cp >> 18));
-    put(0x80 | ((cp >> 12) & 0x3F));
-    put(0x80 | ((cp >> 6) & 0x3F));
-    put(0x80 | (cp & 0x3F));
-  }
-  return u;
-}
-
-// Windows-1252 assigns printable characters to 0x80..0x9F, where Latin-1 has
-// controls; subtitles saved by Windows tools use them for quotes and dashes.
-// clang-format off
-char32_t cp1252_byte(unsigned char b) {
-  switch (b) {
-    case 0x8A: return 0x160;
-    case 0x8C: return 0x152;
-    case 0x8E: return 0x17D;
-    case 0x91: return 0x2018;
-    case 0x92: return 0x2019;
-    case 0x93: return 0x201C;
-    case 0x94: return 0x201D;
-    case 0x96: return 0x2013;
-    case 0x97: return 0x2014;
-    case 0x9A: return 0x161;
-    case 0x9C: return 0x153;
-    case 0x9E: return 0x17E;
-    case 0x9F: return 0x178;
-    default: return b;
+// Apostrophe look-alikes that transcripts and typed queries use for "'", and
+// the typographic hyphens that mean "-". Mapped before decomposition, because
+// compatibility decomposition turns the acute accent U+00B4 into a space and
+// a combining mark, which would split "don´t".
+char32_t unify_joiner(char32_t cp) {
+  switch (cp) {
+    case 0x2018: case 0x2019: case 0x201B: case 0x02BC: case 0x00B4: return U'\'';
+    case 0x2010: case 0x2011: return U'-';
+    default: return cp;
   }
 }
-// clang-format on
 
-bool is_continuation(unsigned char b) { return (b & 0xC0) == 0x80; }
+// Diacritics that are optional for reading and searching: the Latin, Greek
+// and Cyrillic combining accents, Hebrew points and Arabic vowel signs.
+// Other marks (Devanagari and Thai vowel signs, kana voicing marks) spell
+// different words and are kept.
+bool is_diacritic(char32_t cp) {
+  return (cp >= 0x0300 && cp <= 0x036F) || (cp >= 0x0483 && cp <= 0x0489) ||
+         (cp >= 0x0591 && cp <= 0x05BD) || cp == 0x05BF || cp == 0x05C1 || cp == 0x05C2 ||
+         cp == 0x05C4 || cp == 0x05C5 || cp == 0x05C7 || (cp >= 0x0610 && cp <= 0x061A) ||
+         (cp >= 0x064B && cp <= 0x065F) || cp == 0x0670 || (cp >= 0x06D6 && cp <= 0x06DC) ||
+         (cp >= 0x06DF && cp <= 0x06E4) || cp == 0x06E7 || cp == 0x06E8 ||
+         (cp >= 0x06EA && cp <= 0x06ED) || (cp >= 0x1AB0 && cp <= 0x1AFF) ||
+         (cp >= 0x1DC0 && cp <= 0x1DFF) || (cp >= 0x20D0 && cp <= 0x20FF) ||
+         (cp >= 0xFE20 && cp <= 0xFE2F);
+}
 
-// Decodes the code point at s[pos] and advances pos. Overlong forms,
-// surrogates and truncated sequences are not UTF-8; their first byte is taken
-// as a single-byte legacy character so that Latin-1 text still folds.
-char32_t decode(std::string_view s, std::size_t& pos) {
-  auto byte = [&s](std::size_t i) { return static_cast<unsigned char>(s[i]); };
-  const unsigned char b0 = byte(pos);
-  const std::size_t left = s.size() - pos;
-  if (b0 < 0x80) {
-    ++pos;
-    return b0;
+// Latin letters that carry a stroke or are ligatures without a Unicode
+// decomposition, so no normalization form reaches their base letters. Given
+// lowercase (after case folding); "" when `cp` is not one of them.
+std::string_view undecomposable_latin(char32_t cp) {
+  switch (cp) {
+    case 0x00E6: return "ae";  // æ
+    case 0x00F0: return "d";   // ð
+    case 0x00F8: return "o";   // ø
+    case 0x00FE: return "th";  // þ
+    case 0x0111: return "d";   // đ
+    case 0x0127: return "h";   // ħ
+    case 0x0131: return "i";   // dotless ı
+    case 0x0138: return "k";   // ĸ
+    case 0x0142: return "l";   // ł
+    case 0x014B: return "n";   // ŋ
+    case 0x0153: return "oe";  // œ
+    case 0x0167: return "t";   // ŧ
+    default: return {};
   }
-  if (b0 >= 0xC2 && b0 <= 0xDF && left >= 2 && is_continuation(byte(pos + 1))) {
-    char32_t cp = ((b0 & 0x1Fu) << 6) | (byte(pos + 1) & 0x3Fu);
-    pos += 2;
-    return cp;
+}
+
+// Appends the folded form of one code point to `out`: compatibility
+// decomposition with full case folding (utf8proc), diacritics dropped,
+// undecomposable Latin letters spelled with their base letters.
+void fold_code_point(char32_t cp, std::vector<utf8proc_int32_t>& out) {
+  cp = unify_joiner(cp);
+  std::array<utf8proc_int32_t, 32> buf{};
+  const auto options =
+      static_cast<utf8proc_option_t>(UTF8PROC_COMPAT | UTF8PROC_CASEFOLD | UTF8PROC_DECOMPOSE);
+  const utf8proc_ssize_t n = utf8proc_decompose_char(static_cast<utf8proc_int32_t>(cp), buf.data(),
+                                                     static_cast<utf8proc_ssize_t>(buf.size()), options,
+                                                     nullptr);
+  if (n < 0 || n > static_cast<utf8proc_ssize_t>(buf.size())) {
+    // No code point decomposes this far; keep it as it is rather than lose it.
+    out.push_back(static_cast<utf8proc_int32_t>(cp));
+    return;
   }
-  if (b0 >= 0xE0 && b0 <= 0xEF && left >= 3 && is_continuation(byte(pos + 1)) &&
-      is_continuation(byte(pos + 2))) {
-    const unsigned char b1 = byte(pos + 1);
-    const bool overlong = b0 == 0xE0 && b1 < 0xA0;
-    const bool surrogate = b0 == 0xED && b1 >= 0xA0;
-    if (!overlong && !surrogate) {
-      char32_t cp = ((b0 & 0x0Fu) << 12) | ((b1 & 0x3Fu) << 6) | (byte(pos + 2) & 0x3Fu);
-      pos += 3;
-      return cp;
+  for (utf8proc_ssize_t i = 0; i < n; ++i) {
+    const auto d = static_cast<char32_t>(buf[static_cast<std::size_t>(i)]);
+    if (is_diacritic(d)) continue;
+    const std::string_view spelled = undecomposable_latin(d);
+    if (spelled.empty()) {
+      out.push_back(static_cast<utf8proc_int32_t>(d));
+    } else {
+      for (char c : spelled) out.push_back(c);
     }
   }
-  if (b0 >= 0xF0 && b0 <= 0xF4 && left >= 4 && is_continuation(byte(pos + 1)) &&
-      is_continuation(byte(pos + 2)) && is_continuation(byte(pos + 3))) {
-    const unsigned char b1 = byte(pos + 1);
-    const bool overlong = b0 == 0xF0 && b1 < 0x90;
-    const bool too_big = b0 == 0xF4 && b1 >= 0x90;
-    if (!overlong && !too_big) {
-      char32_t cp = ((b0 & 0x07u) << 18) | ((b1 & 0x3Fu) << 12) | ((byte(pos + 2) & 0x3Fu) << 6) |
-                    (byte(pos + 3) & 0x3Fu);
-      pos += 4;
-      return cp;
-    }
-  }
-  ++pos;
-  return cp1252_byte(b0);
 }
 
-// U+00C0..U+00FF; '*' marks the two symbols (× ÷), '#' the letters that fold
-// to two ASCII letters (handled in fold()).
-constexpr std::string_view kLatin1 =
-    "aaaaaa#ceeeeiiiidnooooo*ouuuuy#s"
-    "aaaaaa#ceeeeiiiidnooooo*ouuuuy#y";
-static_assert(kLatin1.size() == 0x40);
-
-// clang-format off
-// U+0100..U+017F in code point order; '#' marks Ĳ ĳ Œ œ (two letters each).
-constexpr std::string_view kLatinExtA =
-    "aaaaaa" "cccccccc" "dddd" "eeeeeeeeee" "gggggggg" "hhhh" "iiiiiiiiii" "##" "jj" "kkk"
-    "llllllllll" "nnnnnnnnn" "oooooo" "##" "rrrrrr" "ssssssss" "tttttt" "uuuuuuuuuuuu" "ww"
-    "yyy" "zzzzzz" "s";
-// clang-format on
-static_assert(kLatinExtA.size() == 0x80);
-
-Kind ascii_kind(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return Kind::kLetter;
-  if (c >= '0' && c <= '9') return Kind::kDigit;
-  if (c == '\'') return Kind::kApostrophe;
-  if (c == '-') return Kind::kHyphen;
-  if (c == ' ' || (c >= '\t' && c <= '\r')) return Kind::kSpace;
-  if (c < 0x20 || c == 0x7F) return Kind::kSpace;  // controls separate like spaces
-  return Kind::kPunct;
+// The folded code points of `text`, recomposed (NFC) so that marks kept on
+// purpose sit on their letters and Hangul syllables are whole again.
+std::vector<utf8proc_int32_t> fold_text(std::string_view text, bool ascii_verbatim) {
+  std::vector<utf8proc_int32_t> cps;
+  cps.reserve(text.size());
+  for (std::size_t pos = 0; pos < text.size();) {
+    const char32_t cp = utf8::next(text, pos);
+    if (ascii_verbatim && cp < 0x80) {
+      cps.push_back(static_cast<utf8proc_int32_t>(cp));
+    } else {
+      fold_code_point(cp, cps);
+    }
+  }
+  if (cps.empty()) return cps;
+  const utf8proc_ssize_t n = utf8proc_normalize_utf32(
+      cps.data(), static_cast<utf8proc_ssize_t>(cps.size()), UTF8PROC_COMPOSE);
+  if (n >= 0) cps.resize(static_cast<std::size_t>(n));
+  return cps;
 }
 
-// clang-format off
-Unit fold(char32_t cp) {
-  if (cp < 0x80) {
-    char c = static_cast<char>(cp);
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return ascii_unit(std::string_view(&c, 1), ascii_kind(c));
+Kind classify(char32_t cp) {
+  if (cp == U'\'') return Kind::kApostrophe;
+  if (cp == U'-') return Kind::kHyphen;
+  switch (utf8proc_category(static_cast<utf8proc_int32_t>(cp))) {
+    case UTF8PROC_CATEGORY_ND:
+      return Kind::kDigit;
+    case UTF8PROC_CATEGORY_ZS:
+    case UTF8PROC_CATEGORY_ZL:
+    case UTF8PROC_CATEGORY_ZP:
+    case UTF8PROC_CATEGORY_CC:
+      return Kind::kSpace;
+    case UTF8PROC_CATEGORY_CF:
+      return Kind::kDrop;  // soft hyphen, zero-width space and joiners, byte-order mark
+    case UTF8PROC_CATEGORY_PC:
+    case UTF8PROC_CATEGORY_PD:
+    case UTF8PROC_CATEGORY_PS:
+    case UTF8PROC_CATEGORY_PE:
+    case UTF8PROC_CATEGORY_PI:
+    case UTF8PROC_CATEGORY_PF:
+    case UTF8PROC_CATEGORY_PO:
+    case UTF8PROC_CATEGORY_SM:
+    case UTF8PROC_CATEGORY_SC:
+    case UTF8PROC_CATEGORY_SK:
+    case UTF8PROC_CATEGORY_SO:
+      return Kind::kPunct;
+    default:
+      // Letters, marks kept on purpose, other numbers, and code points
+      // Unicode does not assign (yet) or leaves to private use.
+      return Kind::kLetter;
   }
-  if (cp < 0xA0) return ascii_unit(" ", Kind::kSpace);  // C1 controls
-  if (cp < 0xC0) {
-    switch (cp) {
-      case 0xA0: return ascii_unit(" ", Kind::kSpace);
-      case 0xAD: return {};  // soft hyphen: invisible
-      case 0xAA: return ascii_unit("a", Kind::kLetter);
-      case 0xBA: return ascii_unit("o", Kind::kLetter);
-      case 0xB9: return ascii_unit("1", Kind::kDigit);
-      case 0xB2: return ascii_unit("2", Kind::kDigit);
-      case 0xB3: return ascii_unit("3", Kind::kDigit);
-      case 0xB4: return ascii_unit("'", Kind::kApostrophe);
-      case 0xB5: return encode(cp, Kind::kLetter);  // micro sign, a letter
-      default: return encode(cp, Kind::kPunct);
-    }
-  }
-  if (cp < 0x100) {
-    switch (cp) {
-      case 0xC6: case 0xE6: return ascii_unit("ae", Kind::kLetter);
-      case 0xDE: case 0xFE: return ascii_unit("th", Kind::kLetter);
-      case 0xDF: return ascii_unit("ss", Kind::kLetter);
-      case 0xD7: case 0xF7: return encode(cp, Kind::kPunct);
-      default: return ascii_unit(kLatin1.substr(cp - 0xC0, 1), Kind::kLetter);
-    }
-  }
-  if (cp < 0x180) {
-    if (cp == 0x132 || cp == 0x133) return ascii_unit("ij", Kind::kLetter);
-    if (cp == 0x152 || cp == 0x153) return ascii_unit("oe", Kind::kLetter);
-    return ascii_unit(kLatinExtA.substr(cp - 0x100, 1), Kind::kLetter);
-  }
-  if (cp == 0x218 || cp == 0x219) return ascii_unit("s", Kind::kLetter);
-  if (cp == 0x21A || cp == 0x21B) return ascii_unit("t", Kind::kLetter);
-  if (cp == 0x2BC) return ascii_unit("'", Kind::kApostrophe);
-  if (cp >= 0x300 && cp <= 0x36F) return {};  // combining marks
-  if (cp >= 0x391 && cp <= 0x3A9 && cp != 0x3A2) return encode(cp + 0x20, Kind::kLetter);
-  if (cp >= 0x410 && cp <= 0x42F) return encode(cp + 0x20, Kind::kLetter);
-  if (cp >= 0x400 && cp <= 0x40F) return encode(cp + 0x50, Kind::kLetter);
-  if (cp >= 0x2000 && cp <= 0x206F) {
-    if (cp <= 0x200A || cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F) {
-      return ascii_unit(" ", Kind::kSpace);
-    }
-    if (cp <= 0x200F || cp == 0x2060) return {};  // zero-width characters, direction marks
-    if (cp == 0x2010 || cp == 0x2011) return ascii_unit("-", Kind::kHyphen);
-    if (cp == 0x2018 || cp == 0x2019 || cp == 0x201B) return ascii_unit("'", Kind::kApostrophe);
-    return encode(cp, Kind::kPunct);
-  }
-  if (cp >= 0x2E00 && cp <= 0x2E7F) return encode(cp, Kind::kPunct);
-  if (cp == 0x3000) return ascii_unit(" ", Kind::kSpace);
-  if ((cp >= 0x3001 && cp <= 0x3003) || (cp >= 0x3008 && cp <= 0x301F)) {
-    return encode(cp, Kind::kPunct);
-  }
-  if (cp == 0xFEFF) return {};
-  if ((cp >= 0xFF01 && cp <= 0xFF0F) || (cp >= 0xFF1A && cp <= 0xFF20) ||
-      (cp >= 0xFF3B && cp <= 0xFF40) || (cp >= 0xFF5B && cp <= 0xFF65) || cp == 0xFFFD) {
-    return encode(cp, Kind::kPunct);
-  }
-  return encode(cp, Kind::kLetter);
 }
-// clang-format on
 
 std::vector<Unit> fold_all(std::string_view text) {
+  const std::vector<utf8proc_int32_t> cps = fold_text(text, false);
   std::vector<Unit> units;
-  units.reserve(text.size());
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    Unit u = fold(decode(text, pos));
-    if (u.kind != Kind::kDrop) units.push_back(u);
+  units.reserve(cps.size());
+  for (utf8proc_int32_t c : cps) {
+    const auto cp = static_cast<char32_t>(c);
+    const Kind kind = classify(cp);
+    if (kind != Kind::kDrop) units.push_back(Unit{cp, kind});
   }
   return units;
 }
@@ -230,7 +170,7 @@ std::string normalize_word(std::string_view word) {
   while (last > first && !is_word_char(units[last - 1].kind)) --last;
   std::string out;
   out.reserve(last - first);
-  for (std::size_t i = first; i < last; ++i) out += units[i].text();
+  for (std::size_t i = first; i < last; ++i) utf8::append(out, units[i].cp);
   return out;
 }
 
@@ -245,7 +185,7 @@ std::vector<std::string> tokenize(std::string_view text) {
   for (std::size_t i = 0; i < units.size(); ++i) {
     const Unit& u = units[i];
     if (is_word_char(u.kind)) {
-      current += u.text();
+      utf8::append(current, u.cp);
       continue;
     }
     // A joiner belongs to the token only with word characters on both sides,
@@ -253,16 +193,22 @@ std::vector<std::string> tokenize(std::string_view text) {
     const Kind prev = i > 0 ? units[i - 1].kind : Kind::kSpace;
     const Kind next = i + 1 < units.size() ? units[i + 1].kind : Kind::kSpace;
     const bool in_word = is_word_char(prev) && is_word_char(next);
-    const bool in_number =
-        prev == Kind::kDigit && next == Kind::kDigit && (u.text() == "." || u.text() == ",");
+    const bool in_number = prev == Kind::kDigit && next == Kind::kDigit && (u.cp == U'.' || u.cp == U',');
     if ((u.kind == Kind::kApostrophe && in_word) || in_number) {
-      current += u.text();
+      utf8::append(current, u.cp);
     } else {
       flush();
     }
   }
   flush();
   return tokens;
+}
+
+std::string fold_pattern(std::string_view pattern) {
+  std::string out;
+  out.reserve(pattern.size());
+  for (utf8proc_int32_t c : fold_text(pattern, true)) utf8::append(out, static_cast<char32_t>(c));
+  return out;
 }
 
 }  // namespace sf::search

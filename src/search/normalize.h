@@ -2,25 +2,35 @@
 //
 // Transcript words and search queries are compared in one normalized form, so
 // "Don’t", "DON'T" and "don't," all match the query "don't", and "Café" matches
-// "cafe". The rules, applied to each character (UTF-8 aware, no ICU):
+// "cafe". Folding uses the Unicode character database (utf8proc), so it
+// covers every script:
 //
-//  * Case: ASCII, Latin-1 Supplement, Latin Extended-A, Greek and Cyrillic
-//    capitals are lowercased. Other scripts pass through unchanged.
-//  * Accents: letters of Latin-1 Supplement and Latin Extended-A (plus the
-//    Romanian ș ț) fold to their ASCII base: é->e, ü->u, ñ->n, ł->l, ø->o.
-//    Ligatures and special letters expand: ß->ss, æ->ae, œ->oe, ĳ->ij, þ->th,
-//    ð->d. Combining diacritical marks (U+0300..U+036F, from decomposed text)
-//    are dropped, so "e" + U+0301 is "e" too. ª º fold to a o; ¹ ² ³ to 1 2 3.
+//  * Case: full Unicode case folding. "STRASSE" and "Straße" are both
+//    "strasse", "ΑΘΗΝΑ" is "αθηνα" (final ς folds to σ), "İstanbul" is
+//    "istanbul".
+//  * Compatibility forms fold to their plain letters and digits: "ﬁ" -> "fi",
+//    full-width "Ａ１" -> "a1", "x²" -> "x2", "ª" -> "a", "ĳ" -> "ij".
+//  * Accents: after canonical decomposition the optional diacritics are
+//    dropped: the combining accents of Latin, Greek and Cyrillic
+//    (é -> e, ά -> α, ё -> е, й -> и), Hebrew points and Arabic vowel signs.
+//    Marks that make a different letter elsewhere (Devanagari and Thai vowel
+//    signs, kana voicing) are kept, and the text is recomposed (NFC).
+//  * Latin letters that Unicode does not decompose are spelled with their
+//    base letters: æ -> ae, œ -> oe, ø -> o, ł -> l, đ ð -> d, þ -> th,
+//    ħ -> h, ı -> i, ŋ -> n, ŧ -> t, ĸ -> k. Turkish dotted and dotless i
+//    both become "i".
 //  * Apostrophes: ’ ‘ ʼ ‛ and ´ fold to the ASCII apostrophe '.
-//  * U+2010 and U+2011 (typographic hyphens) fold to '-'. Soft hyphens,
-//    zero-width spaces/joiners and the byte-order mark are removed.
+//  * U+2010 and U+2011 (typographic hyphens) fold to '-'. Format characters
+//    (soft hyphen, zero-width space and joiners, byte-order mark, direction
+//    marks) are removed.
 //  * Invalid UTF-8: a byte that does not start a valid sequence is read as a
-//    Latin-1 character (text saved as Latin-1 / Windows-1252 still folds:
-//    "caf\xE9" -> "cafe"). Output is always valid UTF-8.
+//    Windows-1252 / Latin-1 character (core/utf8.h), so text saved as
+//    Latin-1 still folds: "caf\xE9" -> "cafe". Output is always valid UTF-8.
 //
-// Characters are then classed as word characters (letters and digits of any
-// script, and any code point not known to be punctuation or space), the
-// apostrophe, the hyphen, other punctuation/symbols, and white space.
+// Characters are then classed by Unicode category: word characters (letters,
+// marks, numbers of any script, and unassigned or private-use code points),
+// the apostrophe, the hyphen, other punctuation and symbols (emoji
+// included), and white space (separators and control characters).
 //
 // Word boundaries (the decision, used the same way on both sides):
 //  * An apostrophe between two word characters belongs to the word:
@@ -55,5 +65,12 @@ std::string normalize_word(std::string_view word);
 // "Don’t stop-motion 3.5" -> {"don't", "stop", "motion", "3.5"}.
 // Never returns empty tokens; returns {} for text without word characters.
 std::vector<std::string> tokenize(std::string_view text);
+
+// Folds a regular expression so that it can be matched against
+// normalize_word() output: non-ASCII characters fold as above ("Straße" ->
+// "Strasse", "ΑΘΉΝΑ" -> "αθηνα"), ASCII is left exactly as written so that
+// regex syntax and escapes (\S, \d, \p{Greek}) keep their meaning. ASCII
+// case is for the regex engine's case-insensitive mode to ignore.
+std::string fold_pattern(std::string_view pattern);
 
 }  // namespace sf::search

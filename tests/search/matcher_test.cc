@@ -258,5 +258,51 @@ TEST(MatcherFind, CopiesShareCompiledQueries) {
   EXPECT_EQ(b.mode(), MatchMode::kRegex);
 }
 
+TEST(MatcherFind, ExactModeFoldsEveryScript) {
+  auto words = spoken({"Die", "Straße", "nach", "Αθήνα", "und", "МОСКВА", "İstanbul"});
+  EXPECT_EQ(make({"strasse"}).find(0, words).size(), 1u);
+  EXPECT_EQ(make({"STRASSE"}).find(0, words).size(), 1u);
+  EXPECT_EQ(make({"ΑΘΗΝΑ"}).find(0, words).size(), 1u);
+  EXPECT_EQ(make({"москва"}).find(0, words).size(), 1u);
+  EXPECT_EQ(make({"istanbul"}).find(0, words).size(), 1u);
+  auto phrase = make({"strasse nach αθηνα"}).find(0, words);
+  ASSERT_EQ(phrase.size(), 1u);
+  EXPECT_EQ(phrase[0].words, (Words{"Straße", "nach", "Αθήνα"}));
+}
+
+TEST(MatcherFind, RegexModeIsUnicodeCaseInsensitive) {
+  auto words = spoken({"МОСКВА", "Αθήνα", "STRASSE", "İSTANBUL", "ılık"});
+  auto moscow = make({"москва"}, MatchMode::kRegex).find(0, words);
+  ASSERT_EQ(moscow.size(), 1u);
+  EXPECT_EQ(moscow[0].words, (Words{"МОСКВА"}));
+  EXPECT_EQ(make({"ΑΘΗΝΑ"}, MatchMode::kRegex).find(0, words).size(), 1u);
+  EXPECT_EQ(make({"αθ.να"}, MatchMode::kRegex).find(0, words).size(), 1u);  // '.' is one letter
+  EXPECT_EQ(make({"straße"}, MatchMode::kRegex).find(0, words).size(), 1u);
+  EXPECT_EQ(make({"İstanbul"}, MatchMode::kRegex).find(0, words).size(), 1u);
+  EXPECT_EQ(make({"ilik"}, MatchMode::kRegex).find(0, words).size(), 1u);
+  EXPECT_EQ(make({"\\p{Cyrillic}+"}, MatchMode::kRegex).find(0, words).size(), 1u);
+}
+
+TEST(MatcherFind, PathologicalRegexRunsInLinearTime) {
+  // Catastrophic for a backtracking engine: (a+)+$ against "aaa...ab" tries
+  // every way of splitting the a's. RE2 answers in one pass.
+  const std::string long_word = std::string(100000, 'a') + "b";
+  auto words = spoken({long_word, std::string(100000, 'a')});
+  Matcher m = make({"(a+)+$"}, MatchMode::kRegex);
+  auto found = m.find(0, words);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_DOUBLE_EQ(found[0].start, 1.0);
+  EXPECT_EQ(make({"(x+x+)+y"}, MatchMode::kRegex).find(0, spoken({std::string(50000, 'x')})).size(), 0u);
+}
+
+TEST(MatcherCreate, BacktrackingOnlySyntaxIsAClearError) {
+  for (const char* pattern : {"(a)\\1", "foo(?=bar)", "(?<!x)y"}) {
+    auto m = Matcher::create({pattern}, MatchMode::kRegex);
+    ASSERT_FALSE(m.ok()) << pattern;
+    EXPECT_EQ(m.status().code(), Code::kInvalidArgument);
+    EXPECT_NE(m.status().message().find(pattern), std::string::npos) << m.status().message();
+  }
+}
+
 }  // namespace
 }  // namespace sf::search

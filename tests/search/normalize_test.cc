@@ -89,13 +89,82 @@ TEST(NormalizeWord, DropsCombiningMarks) {
 TEST(NormalizeWord, LowercasesGreekAndCyrillic) {
   EXPECT_EQ(normalize_word("ΑΘΗΝΑ"), "αθηνα");
   EXPECT_EQ(normalize_word("Москва"), "москва");
-  EXPECT_EQ(normalize_word("Ёлка"), "ёлка");
+  EXPECT_EQ(normalize_word("Ёлка"), "елка");  // the diaeresis is an accent like any other
+}
+
+TEST(NormalizeWord, GermanSharpS) {
+  EXPECT_EQ(normalize_word("Straße"), "strasse");
+  EXPECT_EQ(normalize_word("STRASSE"), "strasse");
+  EXPECT_EQ(normalize_word("\u1E9E"), "ss");  // capital sharp s
+  EXPECT_EQ(normalize_word("Größe"), "grosse");
+  EXPECT_EQ(normalize_word("GRÖSSE"), normalize_word("größe"));
+}
+
+TEST(NormalizeWord, GreekAccentsAndFinalSigma) {
+  EXPECT_EQ(normalize_word("Αθήνα"), "αθηνα");
+  EXPECT_EQ(normalize_word("Αθήνα"), normalize_word("ΑΘΗΝΑ"));
+  EXPECT_EQ(normalize_word("ΟΔΟΣ"), normalize_word("οδός"));  // σ and final ς fold together
+  EXPECT_EQ(normalize_word("Ελλάδα,"), "ελλαδα");
+  EXPECT_EQ(normalize_word("ΐ"), "ι");  // iota with dialytika and tonos
+}
+
+TEST(NormalizeWord, CyrillicCaseAndAccents) {
+  EXPECT_EQ(normalize_word("МОСКВА"), "москва");
+  EXPECT_EQ(normalize_word("«Привет»,"), "привет");
+  EXPECT_EQ(normalize_word("ЁЖ"), normalize_word("ёж"));
+  EXPECT_EQ(normalize_word("Ђорђе"), "ђорђе");  // Serbian letters without decomposition stay
+}
+
+TEST(NormalizeWord, TurkishDottedAndDotlessI) {
+  EXPECT_EQ(normalize_word("İstanbul"), "istanbul");
+  EXPECT_EQ(normalize_word("İSTANBUL"), "istanbul");
+  EXPECT_EQ(normalize_word("ılık"), "ilik");
+  EXPECT_EQ(normalize_word("DİYARBAKIR"), "diyarbakir");
+}
+
+TEST(NormalizeWord, AccentsOfManyLanguages) {
+  EXPECT_EQ(normalize_word("Ångström"), "angstrom");
+  EXPECT_EQ(normalize_word("Việt"), "viet");
+  EXPECT_EQ(normalize_word("Čeština"), "cestina");
+  EXPECT_EQ(normalize_word("São"), "sao");
+  // Composed and decomposed spellings are the same word.
+  EXPECT_EQ(normalize_word("e\u0301te\u0301"), normalize_word("\u00E9t\u00E9"));
+}
+
+TEST(NormalizeWord, CompatibilityForms) {
+  EXPECT_EQ(normalize_word("\uFB01nance"), "finance");      // fi ligature
+  EXPECT_EQ(normalize_word("\uFF28\uFF45\uFF4C\uFF4C\uFF4F"), "hello");  // full-width
+  EXPECT_EQ(normalize_word("\u2460"), "1");                  // circled digit one
+}
+
+TEST(NormalizeWord, HebrewAndArabicVowelSignsAreOptional) {
+  EXPECT_EQ(normalize_word("שָׁלוֹם"), "שלום");
+  EXPECT_EQ(normalize_word("كَتَبَ"), "كتب");
 }
 
 TEST(NormalizeWord, OtherScriptsPassThrough) {
   EXPECT_EQ(normalize_word("東京"), "東京");
   EXPECT_EQ(normalize_word("「東京」"), "東京");
-  EXPECT_EQ(normalize_word("emoji\U0001F600"), "emoji\U0001F600");
+  // Vowel signs, virama and voicing marks spell these words: they stay, and
+  // decomposition is undone (Hangul syllables are whole again).
+  EXPECT_EQ(normalize_word("हिन्दी"), "हिन्दी");
+  EXPECT_EQ(normalize_word("สวัสดี"), "สวัสดี");
+  EXPECT_EQ(normalize_word("がっこう"), "がっこう");
+  EXPECT_EQ(normalize_word("한국어"), "한국어");
+}
+
+TEST(NormalizeWord, SymbolsAndEmojiAreNotWordCharacters) {
+  EXPECT_EQ(normalize_word("emoji\U0001F600"), "emoji");
+  EXPECT_EQ(normalize_word("\u266A"), "");  // ♪, as speech engines mark music
+  EXPECT_EQ(tokenize("\u266A la la \u266A"), (Tokens{"la", "la"}));
+}
+
+TEST(FoldPattern, FoldsNonAsciiAndKeepsAscii) {
+  EXPECT_EQ(fold_pattern("Straße"), "Strasse");
+  EXPECT_EQ(fold_pattern("ΑΘΉΝΑ"), "αθηνα");
+  EXPECT_EQ(fold_pattern("caf\u00E9\\S*"), "cafe\\S*");
+  EXPECT_EQ(fold_pattern("(don\u2019t|\\d+)"), "(don't|\\d+)");
+  EXPECT_EQ(fold_pattern("[A-Z]\\p{Greek}"), "[A-Z]\\p{Greek}");
 }
 
 TEST(NormalizeWord, InvalidUtf8IsReadAsLatin1) {
