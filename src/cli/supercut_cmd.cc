@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -34,6 +35,8 @@ struct SupercutFlags {
   std::string encoder;
   bool cpu = false;
   pipeline::TranscribeOptions opts;
+  pipeline::LibraryOptions library;
+  bool from_library = false;
 };
 
 class StageTimer {
@@ -83,6 +86,25 @@ int run_supercut(SupercutFlags f) {
     if (Status s = check_output_path(f.report); !s.ok()) return fail(s.with_context("--report"));
   }
 
+  // --from-library: the inputs are the library's media where the words are
+  // said; their transcripts come from it, nothing is transcribed.
+  std::optional<std::vector<pipeline::InputTranscript>> library_inputs;
+  if (f.from_library) {
+    if (!f.inputs.empty()) return fail(invalid_argument("--from-library cuts from the library: give no -i"));
+    if (!f.library.enabled) return fail(invalid_argument("--from-library and --no-library contradict each other"));
+    auto lib = pipeline::library_inputs(
+        f.library, f.opts, *mode == search::MatchMode::kRegex ? std::vector<std::string>{} : f.words,
+        *mode == search::MatchMode::kPrefix ? store::QueryMode::kPrefix : store::QueryMode::kExact);
+    if (!lib.ok()) return fail(lib.status());
+    for (const auto& t : *lib) f.inputs.push_back(t.path);
+    library_inputs = std::move(lib).value();
+    if (f.inputs.empty()) {
+      return fail(Status(Code::kNoMatch, "no medium in the library says \"" + join_words(f.words) + "\""));
+    }
+  } else if (f.inputs.empty()) {
+    return fail(invalid_argument("no inputs given: pass -i INPUT... or --from-library"));
+  }
+
   json stages = json::object();
   StageTimer timer;
   const bool show = log::current_level() <= log::Level::kInfo;
@@ -102,7 +124,12 @@ int run_supercut(SupercutFlags f) {
   Result<std::vector<pipeline::InputTranscript>> transcripts = internal_error("not run");
   {
     Progress progress("transcribe", show);
-    transcripts = pipeline::transcribe_inputs(f.inputs, f.opts, [&](double d, double t) { progress.update(d, t); });
+    if (library_inputs) {
+      transcripts = std::move(*library_inputs);
+    } else {
+      transcripts = pipeline::transcribe_with_library(f.inputs, f.opts, f.library,
+                                                      [&](double d, double t) { progress.update(d, t); });
+    }
   }
   if (!transcripts.ok()) return fail(transcripts.status());
   stages["transcribe"] = timer.stop();
@@ -185,7 +212,7 @@ int run_supercut(SupercutFlags f) {
 void register_supercut(CLI::App& app, std::vector<Command>& out) {
   auto f = std::make_shared<SupercutFlags>();
   CLI::App* cmd = app.add_subcommand("supercut", "every moment the words are said, in order, in one video");
-  cmd->add_option("-i,--input", f->inputs, "input media files")->required();
+  cmd->add_option("-i,--input", f->inputs, "input media files");
   cmd->add_option("-w,--word", f->words, "word or phrase to find (repeatable)");
   cmd->add_option("-o,--output", f->output, "output MP4");
   cmd->add_option("--padding-before", f->clip.padding_before, "seconds before each match")->capture_default_str();
@@ -201,6 +228,9 @@ void register_supercut(CLI::App& app, std::vector<Command>& out) {
   cmd->add_option("--encoder", f->encoder, "force a video encoder, e.g. libx264, h264_nvenc");
   cmd->add_flag("--cpu", f->cpu, "encode with libx264");
   add_engine_flags(cmd, &f->opts);
+  add_library_flags(cmd, &f->library);
+  cmd->add_flag("--from-library", f->from_library,
+                "cut from every medium in the transcript library where the words are said (no -i)");
   out.push_back({cmd, [f] { return run_supercut(*f); }});
 }
 

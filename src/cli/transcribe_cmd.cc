@@ -18,6 +18,7 @@ struct TranscribeFlags {
   std::string format = "json";
   std::string out_dir;
   pipeline::TranscribeOptions opts;
+  pipeline::LibraryOptions library;
 };
 
 int run_transcribe(const TranscribeFlags& f) {
@@ -33,8 +34,8 @@ int run_transcribe(const TranscribeFlags& f) {
     if (!s.ok()) return fail(s);
   }
   Progress progress("transcribe", log::current_level() <= log::Level::kInfo);
-  auto result = pipeline::transcribe_inputs(f.inputs, f.opts,
-                                            [&](double d, double t) { progress.update(d, t); });
+  auto result = pipeline::transcribe_with_library(f.inputs, f.opts, f.library,
+                                                  [&](double d, double t) { progress.update(d, t); });
   progress.finish();
   if (!result.ok()) return fail(result.status());
   for (const auto& it : *result) {
@@ -62,6 +63,7 @@ void register_transcribe(CLI::App& app, std::vector<Command>& out) {
   cmd->add_option("--format", flags->format, "json | srt | vtt | txt")->capture_default_str();
   cmd->add_option("-o,--out-dir", flags->out_dir, "write <input name>.<format> files here (default: stdout)");
   add_engine_flags(cmd, &flags->opts);
+  add_library_flags(cmd, &flags->library);
   out.push_back({cmd, [flags] { return run_transcribe(*flags); }});
 }
 
