@@ -204,8 +204,8 @@ class SearchAndCut(LibraryDir):
 
     def test_supercut_from_library_transcribes_nothing_and_skips_missing_files(self):
         out, rep = self.path("cut.mp4"), self.path("cut.json")
-        p = run(["supercut", "--from-library", "-w", "budget", "-o", out, "--report", rep, "--library", self.lib,
-                 "--log-level", "debug"])
+        p = run(["--log-level", "debug", "supercut", "--from-library", "-w", "budget", "-o", out, "--report", rep,
+                 "--library", self.lib])
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertNotIn("transcription worker", p.stderr)
         with open(rep) as f:
