@@ -73,7 +73,8 @@ runs=$WORK/runs.jsonl
 for ((i = 1; i <= RUNS; i++)); do
   report=$WORK/report-$i.json
   log "run $i/$RUNS: supercut"
-  sc=$($TIME -- "$BIN" -q supercut -i "$talk" "${word_args[@]}" -o "$WORK/supercut.mp4" --report "$report")
+  # --no-library: every run transcribes, as the comparison with the recognizer needs.
+  sc=$($TIME -- "$BIN" -q supercut -i "$talk" "${word_args[@]}" -o "$WORK/supercut.mp4" --report "$report" --no-library)
 
   read -r frames size fps < <($PY -c '
 import json, sys

@@ -65,6 +65,8 @@ int run(int argc, char** argv) {
   register_gpu(app, commands);
   register_whisper_tools(app, commands);
   register_bench(app, commands);
+  register_search(app, commands);
+  register_library(app, commands);
 
   try {
     app.parse(argc, argv);

@@ -73,6 +73,7 @@ void register_bench(CLI::App& app, std::vector<Command>& out) {
   floor->add_flag("--no-audio", f->no_audio, "video only (by default the matching AAC audio is encoded too)");
   floor->add_option("-o,--output", f->output, "keep the MP4 here (default: a temporary file, removed)");
   out.push_back({floor, [f] { return run_render_floor(*f); }});
+  register_bench_search(bench, out);
 }
 
 }  // namespace sf::cli

@@ -8,6 +8,8 @@
 
 #include "cli/exit_codes.h"
 #include "core/files.h"
+#include "media/probe.h"
+#include "store/fingerprint.h"
 
 namespace sf::cli {
 
@@ -31,6 +33,36 @@ void add_engine_flags(CLI::App* cmd, pipeline::TranscribeOptions* opts) {
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
   cmd->add_option("--initial-prompt", opts->engine.initial_prompt, "whisper: text to condition on");
+}
+
+void add_library_flags(CLI::App* cmd, pipeline::LibraryOptions* opts) {
+  cmd->add_option("--library", opts->path,
+                  "transcript library file (default: $STUDIOFLOW_LIBRARY, else ~/.local/share/studioflow/library.db)");
+  cmd->add_flag("--no-library", [opts](int64_t) { opts->enabled = false; },
+                "neither read nor write the transcript library");
+}
+
+Result<std::unique_ptr<store::Library>> open_existing_library(const pipeline::LibraryOptions& o) {
+  SF_ASSIGN_OR_RETURN(std::string file, store::library_path(o.path));
+  std::error_code ec;
+  if (!std::filesystem::exists(file, ec)) {
+    return not_found("library " + file + " does not exist yet: transcribe or supercut some media first");
+  }
+  return store::Library::open(file);
+}
+
+Result<int64_t> resolve_media(store::Library* lib, const std::string& arg) {
+  SF_ASSIGN_OR_RETURN(auto id, lib->resolve(arg));
+  if (id) return *id;
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(arg, ec)) {
+    SF_ASSIGN_OR_RETURN(media::MediaInfo info, media::probe(arg));
+    SF_ASSIGN_OR_RETURN(store::Fingerprint fp, store::fingerprint_file(arg, info.duration));
+    SF_ASSIGN_OR_RETURN(auto by_content, lib->resolve(fp.hex));
+    if (by_content) return *by_content;
+    return not_found(arg + ": not in library " + lib->path() + " (its content was never transcribed)");
+  }
+  return not_found(arg + ": no such medium in library " + lib->path() + " (give an id from `library list` or a path)");
 }
 
 int fail(const Status& status) {

@@ -1,5 +1,6 @@
 #include <cstdio>
 #include <memory>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -30,6 +31,8 @@ struct SupercutFlags {
   std::string encoder;
   bool cpu = false;
   pipeline::TranscribeOptions opts;
+  pipeline::LibraryOptions library;
+  bool from_library = false;
 };
 
 Status parse_size(const std::string& s, int* w, int* h) {
@@ -62,15 +65,37 @@ int run_supercut(SupercutFlags f) {
   q.transcribe = f.opts;
   q.output = f.dry_run ? std::string() : f.output;
   q.dry_run = f.dry_run;
+  q.library = f.library;
+  // --from-library: the inputs are the library's media where the words are
+  // said; their transcripts come from it, nothing is transcribed.
+  if (f.from_library) {
+    if (!f.inputs.empty()) return fail(invalid_argument("--from-library cuts from the library: give no -i"));
+    if (!f.library.enabled) return fail(invalid_argument("--from-library and --no-library contradict each other"));
+    auto lib = pipeline::library_inputs(
+        f.library, f.opts, *mode == search::MatchMode::kRegex ? std::vector<std::string>{} : f.words,
+        *mode == search::MatchMode::kPrefix ? store::QueryMode::kPrefix : store::QueryMode::kExact);
+    if (!lib.ok()) return fail(lib.status());
+    for (const auto& t : *lib) q.inputs.push_back(t.path);
+    if (q.inputs.empty()) {
+      std::string words;
+      for (const auto& w : f.words) words += (words.empty() ? "" : " ") + w;
+      return fail(Status(Code::kNoMatch, "no medium in the library says \"" + words + "\""));
+    }
+    q.known_transcripts = std::move(lib).value();
+  } else if (f.inputs.empty()) {
+    return fail(invalid_argument("no inputs given: pass -i INPUT... or --from-library"));
+  }
   auto job = pipeline::CompilationJob::create(std::move(q));
   if (!job.ok()) return fail(job.status());
   if (!f.dry_run) {
     if (Status s = check_output_path(f.output); !s.ok()) return fail(s);
-    if (Status s = check_not_an_input(f.output, f.inputs); !s.ok()) return fail(s);
+    if (Status s = check_not_an_input(f.output, (*job)->request().inputs); !s.ok()) return fail(s);
   }
   if (!f.report.empty()) {
     if (Status s = check_output_path(f.report); !s.ok()) return fail(s.with_context("--report"));
-    if (Status s = check_not_an_input(f.report, f.inputs); !s.ok()) return fail(s.with_context("--report"));
+    if (Status s = check_not_an_input(f.report, (*job)->request().inputs); !s.ok()) {
+      return fail(s.with_context("--report"));
+    }
   }
 
   const bool show = log::current_level() <= log::Level::kInfo;
@@ -115,7 +140,7 @@ int run_supercut(SupercutFlags f) {
 void register_supercut(CLI::App& app, std::vector<Command>& out) {
   auto f = std::make_shared<SupercutFlags>();
   CLI::App* cmd = app.add_subcommand("supercut", "every moment the words are said, in order, in one video");
-  cmd->add_option("-i,--input", f->inputs, "input media files")->required();
+  cmd->add_option("-i,--input", f->inputs, "input media files");
   cmd->add_option("-w,--word", f->words, "word or phrase to find (repeatable)");
   cmd->add_option("-o,--output", f->output, "output MP4");
   cmd->add_option("--padding-before", f->clip.padding_before, "seconds before each match")->capture_default_str();
@@ -131,6 +156,9 @@ void register_supercut(CLI::App& app, std::vector<Command>& out) {
   cmd->add_option("--encoder", f->encoder, "force a video encoder, e.g. libx264, h264_nvenc");
   cmd->add_flag("--cpu", f->cpu, "encode with libx264");
   add_engine_flags(cmd, &f->opts);
+  add_library_flags(cmd, &f->library);
+  cmd->add_flag("--from-library", f->from_library,
+                "cut from every medium in the transcript library where the words are said (no -i)");
   out.push_back({cmd, [f] { return run_supercut(*f); }});
 }
 

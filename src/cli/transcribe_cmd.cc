@@ -18,6 +18,7 @@ struct TranscribeFlags {
   std::string format = "json";
   std::string out_dir;
   pipeline::TranscribeOptions opts;
+  pipeline::LibraryOptions library;
 };
 
 int run_transcribe(const TranscribeFlags& f) {
@@ -38,8 +39,8 @@ int run_transcribe(const TranscribeFlags& f) {
     }
   }
   Progress progress("transcribe", log::current_level() <= log::Level::kInfo);
-  auto result = pipeline::transcribe_inputs(f.inputs, f.opts,
-                                            [&](double d, double t) { progress.update(d, t); });
+  auto result = pipeline::transcribe_with_library(f.inputs, f.opts, f.library,
+                                                  [&](double d, double t) { progress.update(d, t); });
   progress.finish();
   if (!result.ok()) return fail(result.status());
   for (std::size_t i = 0; i < result->size(); ++i) {
@@ -67,6 +68,7 @@ void register_transcribe(CLI::App& app, std::vector<Command>& out) {
   cmd->add_option("--format", flags->format, "json | srt | vtt | txt")->capture_default_str();
   cmd->add_option("-o,--out-dir", flags->out_dir, "write <input name>.<format> files here (default: stdout); inputs with the same name get -2, -3, ...");
   add_engine_flags(cmd, &flags->opts);
+  add_library_flags(cmd, &flags->library);
   out.push_back({cmd, [flags] { return run_transcribe(*flags); }});
 }
 

@@ -28,6 +28,7 @@ constexpr EnvVar kVars[] = {
     {"ENABLE_PIPELINE_LOGGING", "", "log every pipeline stage transition (1/true)"},
     {"DEBUG_GPU_ALLOCATION", "", "log GPU memory planning (1/true)"},
     {"SAVE_PROFILING_DATA", "", "write profiling data next to the output (1/true)"},
+    {"STUDIOFLOW_LIBRARY", "", "transcript library file (default: $XDG_DATA_HOME or ~/.local/share, studioflow/library.db)"},
 };
 
 const EnvVar* find(std::string_view name) {

@@ -122,6 +122,9 @@ nlohmann::json CompilationReport::to_json() const {
 Result<std::unique_ptr<CompilationJob>> CompilationJob::create(CompilationRequest request) {
   if (request.target_words.empty()) return invalid_argument("no words given: pass at least one word or phrase");
   if (request.inputs.empty()) return invalid_argument("no inputs given");
+  if (request.known_transcripts && request.known_transcripts->size() != request.inputs.size()) {
+    return invalid_argument("known transcripts must match the inputs one to one");
+  }
   if (request.output.empty() && !request.dry_run) return invalid_argument("no output given");
   SF_RETURN_IF_ERROR(search::validate(request.clip));
   const auto& r = request.render;
@@ -213,7 +216,7 @@ Result<CompilationReport> CompilationJob::run_stages(const CompilationProgressFn
   }
   TranscribeOptions topt = q.transcribe;
   topt.cancel = &cancelled_;
-  auto transcripts = transcribe_inputs(paths, topt, [&](double done, double total) {
+  auto on_audio = [&](double done, double total) {
     const double tot = total > 0 ? total : audio_total;
     size_t k = 0;
     while (k + 1 < starts.size() && done >= starts[k + 1]) ++k;
@@ -227,7 +230,15 @@ Result<CompilationReport> CompilationJob::run_stages(const CompilationProgressFn
       p.transcription_progress = tot > 0 ? std::min(1.0, done / tot) : 0;
       p.eta = eta(done, tot, seconds_since(t0));
     });
-  });
+  };
+  Result<std::vector<InputTranscript>> transcripts = internal_error("not run");
+  if (q.known_transcripts) {
+    std::vector<InputTranscript> known;
+    for (int i : live) known.push_back((*q.known_transcripts)[static_cast<size_t>(i)]);
+    transcripts = std::move(known);
+  } else {
+    transcripts = transcribe_with_library(paths, topt, q.library, on_audio);
+  }
   if (!transcripts.ok()) return transcripts.status();
   report_.stages.emplace_back("transcribe", seconds_since(t0));
   if (stopped()) return cancelled("stopped on request; no output written");

@@ -30,6 +30,7 @@
 
 #include "core/status.h"
 #include "media/render.h"
+#include "pipeline/library_transcribe.h"
 #include "pipeline/transcriber.h"
 #include "search/clip_planner.h"
 #include "search/matcher.h"
@@ -45,6 +46,10 @@ struct CompilationRequest {
   search::ClipOptions clip;               // padding, merge gap, max_length, max_clips
   media::RenderOptions render;
   TranscribeOptions transcribe;
+  LibraryOptions library;  // the transcript library in front of transcription
+  // Transcripts already known for every input, in order (supercut
+  // --from-library): nothing is transcribed. Size must equal inputs'.
+  std::optional<std::vector<InputTranscript>> known_transcripts;
   std::string output;    // the MP4 to write; may be empty only with dry_run
   bool dry_run = false;  // plan the clips, render nothing
   // false (CLI default): the first unreadable input fails the job before
@@ -138,6 +143,8 @@ class CompilationJob {
   // kCancelled. Thread-safe.
   void cancel() { cancelled_.store(true); }
   bool cancel_requested() const;
+
+  const CompilationRequest& request() const { return request_; }
 
  private:
   CompilationJob(CompilationRequest request, search::Matcher matcher)

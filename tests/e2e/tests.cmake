@@ -1,5 +1,7 @@
 # End-to-end tests: the built binary on talks synthesized at test time.
-set(SF_E2E_ENV "STUDIOFLOW=$<TARGET_FILE:studioflow>;SF_E2E_MEDIA=${CMAKE_BINARY_DIR}/e2e-media")
+# The tests' transcripts go into a library of the build tree, never the
+# user's own.
+set(SF_E2E_ENV "STUDIOFLOW=$<TARGET_FILE:studioflow>;SF_E2E_MEDIA=${CMAKE_BINARY_DIR}/e2e-media;STUDIOFLOW_LIBRARY=${CMAKE_BINARY_DIR}/e2e-library.db")
 add_test(NAME e2e.media_setup
   COMMAND /usr/bin/python3 -c "import e2e_lib; [e2e_lib.talk(n) for n in e2e_lib.TALKS]"
   WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR})
@@ -16,5 +18,12 @@ foreach(cls NonUtf8Names OutputIsInput SameBaseName SecondSignal)
     COMMAND /usr/bin/python3 -m unittest -v safety_test.${cls}
     WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR})
   set_tests_properties(e2e.${cls} PROPERTIES ENVIRONMENT "${SF_E2E_ENV}" FIXTURES_REQUIRED e2e_media
+    LABELS e2e TIMEOUT 600)
+endforeach()
+foreach(cls Cache BadLibrary SearchAndCut)
+  add_test(NAME e2e.Library${cls}
+    COMMAND /usr/bin/python3 -m unittest -v library_test.${cls}
+    WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR})
+  set_tests_properties(e2e.Library${cls} PROPERTIES ENVIRONMENT "${SF_E2E_ENV}" FIXTURES_REQUIRED e2e_media
     LABELS e2e TIMEOUT 600)
 endforeach()

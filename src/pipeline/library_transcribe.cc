@@ -1,0 +1,155 @@
+#include "pipeline/library_transcribe.h"
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "core/log.h"
+#include "media/probe.h"
+#include "store/fingerprint.h"
+
+namespace sf::pipeline {
+
+store::TranscriptKey transcript_key(const std::string& fingerprint, const TranscribeOptions& options) {
+  const auto& e = options.engine;
+  nlohmann::json o = {{"segment", options.max_segment}};
+  // PocketSphinx's language is its model; only Whisper reads these.
+  if (e.engine == "whisper") {
+    o["language"] = e.language;
+    // Batching changes how audio is cut into windows, so it changes words.
+    o["task"] = e.task;
+    o["beam_size"] = e.beam_size;
+    o["batch_size"] = e.batch_size;
+    o["prompt"] = e.initial_prompt;
+    o["word_timestamps"] = e.word_timestamps;
+  }
+  return {fingerprint, e.engine, e.model, o.dump()};
+}
+
+Result<std::vector<InputTranscript>> transcribe_with_library(const std::vector<std::string>& paths,
+                                                             const TranscribeOptions& options,
+                                                             const LibraryOptions& library,
+                                                             const ProgressFn& progress, LibraryStats* stats) {
+  LibraryStats local;
+  LibraryStats& st = stats != nullptr ? *stats : local;
+  st = LibraryStats{};
+  st.inputs = paths.size();
+  if (!library.enabled) return transcribe_inputs(paths, options, progress);
+
+  SF_ASSIGN_OR_RETURN(std::string file, store::library_path(library.path));
+  SF_ASSIGN_OR_RETURN(auto lib, store::Library::open(file, /*create_folder=*/library.path.empty()));
+
+  namespace fs = std::filesystem;
+  struct Pending {
+    store::TranscriptKey key;
+    store::MediaDescription media;
+  };
+  std::vector<std::optional<InputTranscript>> found(paths.size());
+  std::vector<Pending> pending(paths.size());
+  std::vector<std::string> misses;
+  std::vector<size_t> miss_index;
+  for (size_t i = 0; i < paths.size(); ++i) {
+    SF_ASSIGN_OR_RETURN(media::MediaInfo info, media::probe(paths[i]));
+    const auto t0 = std::chrono::steady_clock::now();
+    SF_ASSIGN_OR_RETURN(store::Fingerprint fp, store::fingerprint_file(paths[i], info.duration));
+    st.hash_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::error_code ec;
+    fs::path abs = fs::absolute(paths[i], ec);
+    pending[i].key = transcript_key(fp.hex, options);
+    pending[i].media = {ec ? paths[i] : abs.lexically_normal().string(), fs::path(paths[i]).stem().string(),
+                        fp.size, info.duration};
+    SF_ASSIGN_OR_RETURN(auto hit, lib->find(pending[i].key));
+    if (hit) {
+      if (Status s = lib->remember_path(fp.hex, pending[i].media.path); !s.ok()) SF_LOG_WARN("{}", s.message());
+      found[i] = InputTranscript{paths[i], hit->duration, std::move(hit->transcript)};
+      ++st.known;
+      SF_LOG_DEBUG("library: {} known ({})", paths[i], fp.hex);
+    } else {
+      misses.push_back(paths[i]);
+      miss_index.push_back(i);
+    }
+  }
+  SF_LOG_INFO("library: {} of {} inputs known", st.known, paths.size());
+
+  if (!misses.empty()) {
+    SF_ASSIGN_OR_RETURN(auto fresh, transcribe_inputs(misses, options, progress));
+    for (size_t k = 0; k < fresh.size(); ++k) {
+      const size_t i = miss_index[k];
+      fresh[k].path = paths[i];
+      if (Status s = lib->put(pending[i].key, pending[i].media, fresh[k].duration, fresh[k].transcript); !s.ok()) {
+        SF_LOG_WARN("{}: transcript not stored in the library: {}", paths[i], s.message());
+      }
+      found[i] = std::move(fresh[k]);
+    }
+  }
+  std::vector<InputTranscript> out;
+  out.reserve(paths.size());
+  for (auto& f : found) out.push_back(std::move(*f));
+  return out;
+}
+
+Result<std::vector<InputTranscript>> library_inputs(const LibraryOptions& library,
+                                                    const TranscribeOptions& preferred,
+                                                    const std::vector<std::string>& phrases,
+                                                    store::QueryMode mode) {
+  SF_ASSIGN_OR_RETURN(std::string file, store::library_path(library.path));
+  std::error_code ec;
+  if (!std::filesystem::exists(file, ec)) {
+    return not_found("library " + file + " does not exist yet: transcribe or supercut some media first");
+  }
+  SF_ASSIGN_OR_RETURN(auto lib, store::Library::open(file));
+  SF_ASSIGN_OR_RETURN(auto media, lib->list());
+
+  std::set<int64_t> wanted;
+  if (!phrases.empty()) {
+    store::SearchQuery q;
+    q.phrases = phrases;
+    q.mode = mode;
+    SF_ASSIGN_OR_RETURN(auto hits, lib->search(q));
+    for (const auto& h : hits) wanted.insert(h.media);
+  }
+  std::vector<InputTranscript> out;
+  for (const auto& m : media) {
+    if (!phrases.empty() && wanted.count(m.id) == 0) continue;
+    if (m.transcripts.empty()) continue;
+    std::string usable;
+    std::string why = "no path known";
+    for (const auto& p : m.paths) {
+      if (!std::filesystem::exists(p, ec)) {
+        why = p + " is gone";
+        continue;
+      }
+      auto info = media::probe(p);
+      if (!info.ok()) {
+        why = info.status().message();
+        continue;
+      }
+      auto fp = store::fingerprint_file(p, info->duration);
+      if (!fp.ok()) {
+        why = fp.status().message();
+        continue;
+      }
+      if (fp->hex != m.fingerprint) {
+        why = p + " changed since it was transcribed";
+        continue;
+      }
+      usable = p;
+      break;
+    }
+    const std::string name = m.title.empty() ? std::to_string(m.id) : std::to_string(m.id) + " (" + m.title + ")";
+    if (usable.empty()) {
+      SF_LOG_WARN("library: medium {} skipped: {}", name, why);
+      continue;
+    }
+    SF_ASSIGN_OR_RETURN(auto t, lib->transcript_of(m.id, transcript_key(m.fingerprint, preferred)));
+    if (!t) continue;
+    out.push_back(InputTranscript{usable, t->duration, std::move(t->transcript)});
+  }
+  SF_LOG_INFO("library: {} medium(s) to cut from", out.size());
+  return out;
+}
+
+}  // namespace sf::pipeline
