@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "media/av.h"
 
@@ -17,6 +18,17 @@ constexpr double kSyncTolerance = 0.010;  // seconds
 // joined byte by byte, a broadcast's splice); a backward jump this large is
 // such a restart, not an overlap to drop: real overlaps are a few frames.
 constexpr double kClockResetThreshold = 1.0;  // seconds
+
+// Raw elementary streams (ADTS, MP3, AC-3 files) store no timestamps: the
+// demuxer makes them up from frame sizes at the first frame's rate, so they
+// are wrong after a format change. Their frames are simply contiguous.
+bool clock_is_made_up(const AVInputFormat* f) {
+  static constexpr const char* kRaw[] = {"aac", "ac3", "eac3", "dts", "mp3", "flac", "truehd", "mlp", "loas"};
+  for (const char* name : kRaw) {
+    if (std::strcmp(f->name, name) == 0) return true;
+  }
+  return false;
+}
 
 // A layout swresample can build a matrix for: native order. Files that do
 // not say which channel is which (a 6-channel WAV without a mask) get the
@@ -45,6 +57,7 @@ struct AudioReader::Impl {
   double start = 0;          // container start time: file time 0
   double clock_shift = 0;    // added to stream time after clock restarts
   bool discont_clock = false;  // container may restart its clock
+  bool raw_clock = false;      // timestamps made up by the demuxer: ignored after the first
   bool input_done = false;   // demuxer exhausted, decoder flushed
   bool flushed_swr = false;
   bool synced = false;       // a timestamped frame has placed the timeline
@@ -120,7 +133,7 @@ struct AudioReader::Impl {
 
     int skip = 0;  // leading input samples that overlap what is already there
     int64_t ts = f->best_effort_timestamp != AV_NOPTS_VALUE ? f->best_effort_timestamp : f->pts;
-    if (ts != AV_NOPTS_VALUE) {
+    if (ts != AV_NOPTS_VALUE && !(synced && raw_clock)) {
       double t = static_cast<double>(ts) * av_q2d(fmt->streams[stream]->time_base) - start + clock_shift;
       // Where this frame's first sample would land if appended now.
       const double at = static_cast<double>(produced + swr_get_delay(swr.get(), rate)) / rate;
@@ -230,6 +243,7 @@ Result<std::unique_ptr<AudioReader>> AudioReader::open(const std::string& path, 
     impl->start = static_cast<double>(impl->fmt->start_time) / AV_TIME_BASE;
   }
   impl->discont_clock = (impl->fmt->iformat->flags & AVFMT_TS_DISCONT) != 0;
+  impl->raw_clock = clock_is_made_up(impl->fmt->iformat);
   SF_ASSIGN_OR_RETURN(impl->dec, open_decoder(impl->fmt.get(), idx, 1));
   return std::unique_ptr<AudioReader>(new AudioReader(std::move(impl)));
 }

@@ -38,7 +38,9 @@ class AudioReader {
   // contiguous so clock jitter never adds or drops samples. Frames without
   // a timestamp follow the previous one. In formats whose clock may restart
   // (MPEG-TS/PS), a backward jump of more than 1 s is taken as a restart:
-  // the audio after it follows on contiguously.
+  // the audio after it follows on contiguously. Raw elementary streams
+  // (ADTS, MP3, AC-3, FLAC files) carry no timestamps of their own: their
+  // frames follow each other.
   //
   // Any codec libav decodes works, and the format may change mid-stream
   // (sample rate, channel count, layout: captures joined byte by byte): the

@@ -128,10 +128,11 @@ TEST_F(AudioReaderTest, OverlappingAudioIsDropped) {
   auto b = make(beep_at(1.0, 3, 48000) + " -c:a mp2 -output_ts_offset 2.5", "b.ts");
   auto pcm = decode(join({a, b}, "ab.ts"));
   EXPECT_NEAR(seconds(pcm), 5.5, 0.06);
-  // The first capture's tone ends where the second begins (2.5 s); the
-  // second's silence follows, then its beep at 2.5 + 1 s.
-  EXPECT_LT(peak(slice(pcm, 2.6, 3.4)), 0.05f);
-  EXPECT_NEAR(onset(pcm, 2.6), 3.5, 0.03);
+  // The first capture's tone runs to its end (3 s); what is left of the
+  // second's leading silence follows, then its beep at 2.5 + 1 s.
+  EXPECT_GT(peak(slice(pcm, 2.6, 2.95)), 0.4f);
+  EXPECT_LT(peak(slice(pcm, 3.05, 3.45)), 0.05f);
+  EXPECT_NEAR(onset(pcm, 3.05), 3.5, 0.03);
 }
 
 TEST_F(AudioReaderTest, FormatChangeMidStreamRebuildsTheResampler) {
@@ -150,13 +151,15 @@ TEST_F(AudioReaderTest, FormatChangeMidStreamRebuildsTheResampler) {
     auto b = make("-f lavfi -i \"aevalsrc='0.5*sin(2*PI*880*t)':s=48000:d=2\" " + c.second + " -c:a " + c.codec,
                   "second." + c.ext);
     auto pcm = decode(join({a, b}, "joined." + c.ext));
-    EXPECT_NEAR(seconds(pcm), 4.0, 0.12);
+    // Each piece carries its encoder's priming and padding (up to ~0.1 s
+    // with AAC at 22 kHz and no container to say so).
+    EXPECT_NEAR(seconds(pcm), 4.0, 0.16);
     EXPECT_NEAR(frequency(slice(pcm, 0.2, 1.8)), 440.0, 5.0);
     EXPECT_NEAR(frequency(slice(pcm, 2.3, 3.8)), 880.0, 8.0);
-    // No shift at the change: the second tone begins at 2 s.
-    auto hi = slice(pcm, 1.9, 2.2);
-    EXPECT_GT(peak(hi), 0.2f);
-    EXPECT_NEAR(frequency(slice(pcm, 2.08, 2.3)), 880.0, 40.0);
+    // No shift at the change: the second tone begins at 2 s (plus the
+    // second encoder's priming).
+    EXPECT_GT(peak(slice(pcm, 1.9, 2.2)), 0.2f);
+    EXPECT_NEAR(frequency(slice(pcm, 2.15, 2.4)), 880.0, 40.0);
     EXPECT_NEAR(frequency(slice(pcm, 1.7, 1.92)), 440.0, 40.0);
   }
 }
@@ -187,22 +190,20 @@ TEST_F(AudioReaderTest, EveryCommonCodecDecodes) {
     std::string name, args, ext;
   };
   const std::vector<Case> cases = {
-      {"telephone mu-law", "-ar 8000 -c:a pcm_mulaw", "wav"},
-      {"telephone a-law", "-ar 8000 -c:a pcm_alaw", "wav"},
-      {"8 kHz GSM-band pcm", "-ar 8000 -c:a pcm_s16le", "wav"},
+      {"telephone-mulaw", "-ar 8000 -c:a pcm_mulaw", "wav"},
+      {"telephone-alaw", "-ar 8000 -c:a pcm_alaw", "wav"},
+      {"telephone-pcm", "-ar 8000 -c:a pcm_s16le", "wav"},
       {"flac", "-ar 44100 -c:a flac", "flac"},
       {"mp2", "-ar 48000 -c:a mp2", "mp2"},
       {"ac3", "-ar 48000 -c:a ac3", "ac3"},
       {"opus", "-ar 48000 -c:a libopus", "opus"},
       {"vorbis", "-ar 44100 -c:a libvorbis", "ogg"},
       {"mp3", "-ar 44100 -c:a libmp3lame", "mp3"},
-      {"aac in mp4", "-ar 44100 -c:a aac", "m4a"},
+      {"aac-in-mp4", "-ar 44100 -c:a aac", "m4a"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
-    auto p = make("-f lavfi -i \"sine=f=1000:r=48000:d=2\" " + c.args, "codec-" + c.ext);
-    std::filesystem::rename(p, path(c.name + "." + c.ext));
-    auto pcm = decode(path(c.name + "." + c.ext));
+    auto pcm = decode(make("-f lavfi -i \"sine=f=1000:r=48000:d=2\" " + c.args, c.name + "." + c.ext));
     EXPECT_NEAR(seconds(pcm), 2.0, 0.08);
     EXPECT_NEAR(frequency(slice(pcm, 0.2, 1.8)), 1000.0, 10.0);
     EXPECT_GT(peak(slice(pcm, 0.2, 1.8)), 0.05f);
