@@ -2,11 +2,48 @@
 
 #include <algorithm>
 #include <cmath>
-#include <deque>
+#include <cstring>
 
 #include "media/av.h"
 
 namespace sf::media {
+namespace {
+
+// Timestamps closer than this to where the samples already are count as
+// contiguous: container clocks in milliseconds and resampler rounding jitter
+// by a sample or a millisecond, and correcting that would click.
+constexpr double kSyncTolerance = 0.010;  // seconds
+
+// Transport and program streams may restart their clock (two captures
+// joined byte by byte, a broadcast's splice); a backward jump this large is
+// such a restart, not an overlap to drop: real overlaps are a few frames.
+constexpr double kClockResetThreshold = 1.0;  // seconds
+
+// Raw elementary streams (ADTS, MP3, AC-3 files) store no timestamps: the
+// demuxer makes them up from frame sizes at the first frame's rate, so they
+// are wrong after a format change. Their frames are simply contiguous.
+bool clock_is_made_up(const AVInputFormat* f) {
+  static constexpr const char* kRaw[] = {"aac", "ac3", "eac3", "dts", "mp3", "flac", "truehd", "mlp", "loas"};
+  for (const char* name : kRaw) {
+    if (std::strcmp(f->name, name) == 0) return true;
+  }
+  return false;
+}
+
+// A layout swresample can build a matrix for: native order. Files that do
+// not say which channel is which (a 6-channel WAV without a mask) get the
+// usual layout for their channel count, as players assume.
+AVChannelLayout usable_layout(const AVChannelLayout& in) {
+  AVChannelLayout out{};
+  if (in.order == AV_CHANNEL_ORDER_NATIVE && av_channel_layout_check(&in) != 0) {
+    av_channel_layout_copy(&out, &in);
+  } else {
+    av_channel_layout_default(&out, std::max(1, in.nb_channels));
+  }
+  return out;
+}
+
+}  // namespace
 
 struct AudioReader::Impl {
   std::string path;
@@ -17,49 +54,130 @@ struct AudioReader::Impl {
   PacketPtr pkt = make_packet();
   FramePtr frame = make_frame();
   int stream = -1;
-  bool first_frame = true;
+  double start = 0;          // container start time: file time 0
+  double clock_shift = 0;    // added to stream time after clock restarts
+  bool discont_clock = false;  // container may restart its clock
+  bool raw_clock = false;      // timestamps made up by the demuxer: ignored after the first
   bool input_done = false;   // demuxer exhausted, decoder flushed
   bool flushed_swr = false;
+  bool synced = false;       // a timestamped frame has placed the timeline
+  int64_t produced = 0;      // output samples generated so far (file time * rate)
+
+  // What the resampler was built for; a frame that differs rebuilds it.
+  int in_rate = 0;
+  int in_format = -1;
+  AVChannelLayout in_layout{};
+
   std::vector<float> pending;  // converted samples not yet handed out
   size_t pending_pos = 0;
-  int64_t drop = 0;  // samples to drop (input starts before time zero)
 
-  Status init_swr() {
-    AVChannelLayout mono = AV_CHANNEL_LAYOUT_MONO;
-    SwrContext* raw = nullptr;
-    int err = swr_alloc_set_opts2(&raw, &mono, AV_SAMPLE_FMT_FLT, rate, &dec->ch_layout, dec->sample_fmt,
-                                  dec->sample_rate, 0, nullptr);
-    if (err < 0) return av_status(err, path + ": audio resampler");
-    swr.reset(raw);
-    err = swr_init(swr.get());
-    if (err < 0) return av_status(err, path + ": audio resampler");
+  ~Impl() { av_channel_layout_uninit(&in_layout); }
+
+  bool same_input(const AVFrame* f) const {
+    return swr && f->sample_rate == in_rate && f->format == in_format &&
+           av_channel_layout_compare(&f->ch_layout, &in_layout) == 0;
+  }
+
+  // Appends what the resampler still holds.
+  Status drain_swr() {
+    if (!swr) return {};
+    for (;;) {
+      int cap = swr_get_out_samples(swr.get(), 0);
+      if (cap <= 0) break;
+      size_t old = pending.size();
+      pending.resize(old + static_cast<size_t>(cap));
+      auto* out = reinterpret_cast<uint8_t*>(pending.data() + old);
+      int got = swr_convert(swr.get(), &out, cap, nullptr, 0);
+      if (got < 0) return av_status(got, path + ": converting audio");
+      pending.resize(old + static_cast<size_t>(got));
+      produced += got;
+      if (got == 0) break;
+    }
     return {};
   }
 
+  // Builds the resampler for `f`'s format. Down-mixing uses swresample's
+  // matrix: with float output it is not normalized, so a voice only in the
+  // centre of 5.1 or 7.1 keeps its level (centre gain 1, fronts -3 dB,
+  // surrounds -6 dB, LFE dropped).
+  Status init_swr(const AVFrame* f) {
+    SF_RETURN_IF_ERROR(drain_swr());
+    swr.reset();
+    AVChannelLayout layout = usable_layout(f->ch_layout);
+    AVChannelLayout mono = AV_CHANNEL_LAYOUT_MONO;
+    SwrContext* raw = nullptr;
+    int err = swr_alloc_set_opts2(&raw, &mono, AV_SAMPLE_FMT_FLT, rate, &layout,
+                                  static_cast<AVSampleFormat>(f->format), f->sample_rate, 0, nullptr);
+    av_channel_layout_uninit(&layout);
+    if (err < 0) return av_status(err, path + ": audio resampler");
+    swr.reset(raw);
+    err = swr_init(swr.get());
+    if (err < 0) {
+      swr.reset();
+      return av_status(err, path + ": audio resampler");
+    }
+    in_rate = f->sample_rate;
+    in_format = f->format;
+    av_channel_layout_uninit(&in_layout);
+    av_channel_layout_copy(&in_layout, &f->ch_layout);
+    return {};
+  }
+
+  // Converts one decoded frame, placed on the timeline by its timestamp.
   Status convert(const AVFrame* f) {
-    if (first_frame) {
-      first_frame = false;
-      if (f != nullptr && f->pts != AV_NOPTS_VALUE) {
-        double t0 = static_cast<double>(f->pts) * av_q2d(fmt->streams[stream]->time_base);
-        auto n = static_cast<int64_t>(std::llround(t0 * rate));
-        if (n > 0) pending.insert(pending.end(), static_cast<size_t>(n), 0.0f);
-        if (n < 0) drop = -n;
+    if (f->nb_samples <= 0) return {};
+    if (f->sample_rate <= 0 || f->ch_layout.nb_channels <= 0) {
+      return bad_media(path + ": audio frame without a sample rate or channels");
+    }
+    if (!same_input(f)) SF_RETURN_IF_ERROR(init_swr(f));
+
+    int skip = 0;  // leading input samples that overlap what is already there
+    int64_t ts = f->best_effort_timestamp != AV_NOPTS_VALUE ? f->best_effort_timestamp : f->pts;
+    if (ts != AV_NOPTS_VALUE && !(synced && raw_clock)) {
+      double t = static_cast<double>(ts) * av_q2d(fmt->streams[stream]->time_base) - start + clock_shift;
+      // Where this frame's first sample would land if appended now.
+      const double at = static_cast<double>(produced + swr_get_delay(swr.get(), rate)) / rate;
+      double diff = t - at;
+      if (synced && discont_clock && diff < -kClockResetThreshold) {
+        clock_shift -= diff;
+        diff = 0;
+      }
+      const double tolerance = synced ? kSyncTolerance : 0.5 / rate;
+      synced = true;
+      if (diff > tolerance) {
+        // A hole: silence of the same length keeps later sound at its time.
+        auto n = static_cast<int>(std::llround(diff * f->sample_rate));
+        int err = swr_inject_silence(swr.get(), n);
+        if (err < 0) return av_status(err, path + ": audio resampler");
+      } else if (diff < -tolerance) {
+        // An overlap (or samples before file time 0): the part already
+        // covered is dropped.
+        auto n = std::llround(-diff * f->sample_rate);
+        if (n >= f->nb_samples) return {};
+        skip = static_cast<int>(n);
       }
     }
-    int in = f != nullptr ? f->nb_samples : 0;
+
+    const uint8_t* planes[AV_NUM_DATA_POINTERS * 8] = {};
+    const int channels = f->ch_layout.nb_channels;
+    const auto sfmt = static_cast<AVSampleFormat>(f->format);
+    const int bps = av_get_bytes_per_sample(sfmt);
+    const bool planar = av_sample_fmt_is_planar(sfmt) != 0;
+    const int nplanes = planar ? channels : 1;
+    if (nplanes > static_cast<int>(std::size(planes))) return bad_media(path + ": too many audio channels");
+    const size_t offset = static_cast<size_t>(skip) * static_cast<size_t>(bps) * (planar ? 1u : static_cast<size_t>(channels));
+    for (int p = 0; p < nplanes; ++p) planes[p] = f->extended_data[p] + offset;
+    const int in = f->nb_samples - skip;
+
     int cap = swr_get_out_samples(swr.get(), in);
     if (cap <= 0) return {};
     size_t old = pending.size();
     pending.resize(old + static_cast<size_t>(cap));
     auto* out = reinterpret_cast<uint8_t*>(pending.data() + old);
-    int got = swr_convert(swr.get(), &out, cap, f != nullptr ? const_cast<const uint8_t**>(f->extended_data) : nullptr, in);
+    int got = swr_convert(swr.get(), &out, cap, planes, in);
     if (got < 0) return av_status(got, path + ": converting audio");
     pending.resize(old + static_cast<size_t>(got));
-    if (drop > 0) {
-      auto d = static_cast<size_t>(std::min<int64_t>(drop, static_cast<int64_t>(pending.size() - pending_pos)));
-      pending_pos += d;
-      drop -= static_cast<int64_t>(d);
-    }
+    produced += got;
     return {};
   }
 
@@ -70,17 +188,19 @@ struct AudioReader::Impl {
       pending_pos = 0;
       int err = avcodec_receive_frame(dec.get(), frame.get());
       if (err == 0) {
-        SF_RETURN_IF_ERROR(convert(frame.get()));
+        Status s = convert(frame.get());
         av_frame_unref(frame.get());
+        SF_RETURN_IF_ERROR(s);
         continue;
       }
       if (err == AVERROR_EOF) {
-        SF_RETURN_IF_ERROR(convert(nullptr));
+        SF_RETURN_IF_ERROR(drain_swr());
         flushed_swr = true;
         break;
       }
       if (err != AVERROR(EAGAIN)) return av_status(err, path + ": decoding audio");
       if (input_done) {
+        SF_RETURN_IF_ERROR(drain_swr());
         flushed_swr = true;
         break;
       }
@@ -119,8 +239,12 @@ Result<std::unique_ptr<AudioReader>> AudioReader::open(const std::string& path, 
   for (unsigned i = 0; i < impl->fmt->nb_streams; ++i) {
     impl->fmt->streams[i]->discard = static_cast<int>(i) == idx ? AVDISCARD_DEFAULT : AVDISCARD_ALL;
   }
+  if (impl->fmt->start_time != AV_NOPTS_VALUE) {
+    impl->start = static_cast<double>(impl->fmt->start_time) / AV_TIME_BASE;
+  }
+  impl->discont_clock = (impl->fmt->iformat->flags & AVFMT_TS_DISCONT) != 0;
+  impl->raw_clock = clock_is_made_up(impl->fmt->iformat);
   SF_ASSIGN_OR_RETURN(impl->dec, open_decoder(impl->fmt.get(), idx, 1));
-  SF_RETURN_IF_ERROR(impl->init_swr());
   return std::unique_ptr<AudioReader>(new AudioReader(std::move(impl)));
 }
 
@@ -143,6 +267,8 @@ int AudioReader::sample_rate() const { return impl_->rate; }
 double AudioReader::duration() const {
   return impl_->fmt->duration != AV_NOPTS_VALUE ? static_cast<double>(impl_->fmt->duration) / AV_TIME_BASE : 0;
 }
+
+double AudioReader::start_time() const { return impl_->start; }
 
 Result<std::vector<float>> decode_audio(const std::string& path, int sample_rate) {
   SF_ASSIGN_OR_RETURN(auto reader, AudioReader::open(path, sample_rate));

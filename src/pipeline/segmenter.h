@@ -22,9 +22,17 @@ struct SegmenterOptions {
 };
 
 struct AudioSegment {
-  int64_t first_sample = 0;  // position of samples[0] in the input
+  int64_t first_sample = 0;  // position of the segment's first sample in the input
+  int64_t length = 0;        // samples the segment covers
+  // The segment's samples (length of them); empty when `silent`: digital
+  // silence is never looked at again.
   std::vector<float> samples;
-  bool silent = false;       // nothing above the silence threshold
+  bool silent = false;       // nothing above -60 dBFS
+  // The part holding sound, as sound_bounds() finds it (from the levels
+  // the segmenter measured already): [sound_begin, sound_end) relative to
+  // first_sample; empty when the segment is silent or only quiet.
+  size_t sound_begin = 0;
+  size_t sound_end = 0;
 };
 
 // The part of `samples` that holds sound: from 0.2 s before the first loud
@@ -34,6 +42,8 @@ std::pair<size_t, size_t> sound_bounds(std::span<const float> samples, int sampl
 
 // Streaming segmenter. Not thread-safe. Feed blocks with push(); each
 // complete segment is handed to the callback; finish() flushes the rest.
+// Each 10 ms frame's level is measured once, when its samples arrive; the
+// memory held is at most one max_length window.
 class Segmenter {
  public:
   using Sink = std::function<void(AudioSegment)>;
@@ -45,13 +55,14 @@ class Segmenter {
  private:
   void cut(size_t at);
   size_t find_cut() const;
-  float frame_db(size_t frame) const;
+  void measure_new_frames();
 
   SegmenterOptions opt_;
   Sink sink_;
+  size_t flen_;                // samples per 10 ms frame
   std::vector<float> buf_;     // samples not yet emitted
+  std::vector<float> db_;      // level of each whole frame of buf_, dBFS
   int64_t buf_start_ = 0;      // input position of buf_[0]
-  float noise_floor_db_ = -90; // running estimate of the quiet level
 };
 
 }  // namespace sf::pipeline

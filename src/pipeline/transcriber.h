@@ -37,7 +37,14 @@ struct InputTranscript {
 using ProgressFn = std::function<void(double done, double total)>;
 
 // Transcribes every input. The first error stops the work and is returned
-// with the input's path in its message. Thread-safe to call from one thread.
+// with the input's path in its message; no exception escapes (one thrown
+// inside, std::bad_alloc included, becomes a kInternal error naming the
+// input). A stop request (core/cancel.h) ends the work early with
+// kCancelled. Each transcript is in time order whichever worker finished
+// which segment first; word times are file times (media::AudioReader).
+// Digital silence and quiet stretches never reach the engine. Memory is
+// bounded by the queue (2 segments per worker) and the words found, not by
+// the inputs' length. Call from one thread at a time.
 Result<std::vector<InputTranscript>> transcribe_inputs(const std::vector<std::string>& paths,
                                                        const TranscribeOptions& options,
                                                        const ProgressFn& progress = {});

@@ -36,7 +36,8 @@ TEST(Segmenter, CutsInsidePausesAndKeepsEverySample) {
   int64_t pos = 0;
   for (const auto& s : segs) {
     EXPECT_EQ(s.first_sample, pos);  // contiguous, nothing lost
-    pos += static_cast<int64_t>(s.samples.size());
+    EXPECT_EQ(static_cast<int64_t>(s.samples.size()), s.length);
+    pos += s.length;
     EXPECT_LE(s.samples.size(), 30u * kRate);
     // Every cut falls in silence: both sides of the boundary are quiet.
     if (static_cast<size_t>(pos) < audio.size()) {
@@ -73,6 +74,59 @@ TEST(Segmenter, MarksSilentSegments) {
   ASSERT_GE(segs.size(), 2u);
   EXPECT_TRUE(segs.front().silent);
   EXPECT_FALSE(segs.back().silent);
+  // Digital silence carries no samples and no sound, only its extent.
+  EXPECT_TRUE(segs.front().samples.empty());
+  EXPECT_GT(segs.front().length, 0);
+  EXPECT_EQ(segs.front().sound_end, segs.front().sound_begin);
+  int64_t total = 0;
+  for (const auto& s : segs) total += s.length;
+  EXPECT_EQ(static_cast<size_t>(total), audio.size());
+}
+
+TEST(Segmenter, SoundPartMatchesSoundBoundsOfTheSegment) {
+  // Bursts at several levels over a noise floor, cut in odd blocks.
+  std::vector<float> audio;
+  uint32_t seed = 1;
+  for (int b = 0; b < 14; ++b) {
+    const float amp = 0.05f + 0.05f * static_cast<float>(b % 4);
+    for (int i = 0; i < static_cast<int>((1.0 + 0.3 * (b % 3)) * kRate); ++i) {
+      audio.push_back(amp * std::sin(0.2f * static_cast<float>(i)));
+    }
+    for (int i = 0; i < static_cast<int>((0.2 + 0.25 * (b % 5)) * kRate); ++i) {
+      seed = seed * 1664525u + 1013904223u;
+      audio.push_back(0.002f * (static_cast<float>(seed >> 8) / 16777216.0f - 0.5f));
+    }
+  }
+  auto segs = run(audio, {.min_length = 2.0, .max_length = 6.0}, 1234);
+  ASSERT_GE(segs.size(), 3u);
+  for (const auto& s : segs) {
+    ASSERT_FALSE(s.silent);
+    auto [b, e] = sound_bounds(s.samples, kRate);
+    EXPECT_EQ(s.sound_begin, b) << "segment at " << s.first_sample;
+    EXPECT_EQ(s.sound_end, e) << "segment at " << s.first_sample;
+    EXPECT_LT(s.sound_begin, s.sound_end);
+  }
+}
+
+TEST(Segmenter, HoursOfSilenceGoThroughInBoundedSegments) {
+  std::vector<AudioSegment> segs;
+  Segmenter s({}, [&](AudioSegment a) { segs.push_back(std::move(a)); });
+  std::vector<float> block(kRate, 0.0f);
+  for (int i = 0; i < 3600; ++i) s.push(block);
+  auto tone = bursts(1, 1.0, 0.0);
+  s.push(tone);
+  s.finish();
+  int64_t pos = 0;
+  for (const auto& a : segs) {
+    EXPECT_EQ(a.first_sample, pos);
+    EXPECT_LE(a.length, 30 * kRate);
+    pos += a.length;
+  }
+  EXPECT_EQ(pos, 3601 * kRate);
+  ASSERT_FALSE(segs.back().silent);
+  // The tone's sound part is where it is: at 3600 s.
+  EXPECT_NEAR(static_cast<double>(segs.back().first_sample + static_cast<int64_t>(segs.back().sound_begin)) / kRate,
+              3600.0 - 0.2, 0.02);
 }
 
 }  // namespace

@@ -101,23 +101,39 @@ class SphinxEngine final : public Engine {
   cmd_ln_t* config_;
 };
 
+// PocketSphinx keeps its logging in process globals: the callback, the log
+// FILE* that `-logfn` would fclose and replace on every decoder made, the
+// debug level. Logging is routed once per process to our logger (never a
+// `-logfn`), and decoders are made one at a time: configuration parsing
+// and model loading touch those globals too, so engines made on several
+// threads at once never race on them.
+std::mutex& creation_mutex() {
+  static std::mutex mu;
+  return mu;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Engine>> create_engine(const EngineOptions& options) {
   static std::once_flag once;
-  std::call_once(once, [] { err_set_callback(sphinx_log, nullptr); });
+  std::call_once(once, [] {
+    err_set_logfp(nullptr);
+    err_set_callback(sphinx_log, nullptr);
+  });
 
   namespace fs = std::filesystem;
   fs::path dir = options.model.empty() ? fs::path(SF_SPHINX_MODELDIR) / "en-us" : fs::path(options.model);
   fs::path hmm = dir / "en-us", lm = dir / "en-us.lm.bin", dict = dir / "cmudict-en-us.dict";
   for (const auto& p : {hmm, lm, dict}) {
-    if (!fs::exists(p)) {
+    std::error_code ec;
+    if (!fs::exists(p, ec)) {
       return not_found("PocketSphinx model file " + p.string() +
                        " is missing (install pocketsphinx-en-us, or pass --model DIR)");
     }
   }
+  std::lock_guard lock(creation_mutex());
   cmd_ln_t* config = cmd_ln_init(nullptr, ps_args(), TRUE, "-hmm", hmm.c_str(), "-lm", lm.c_str(),
-                                 "-dict", dict.c_str(), "-logfn", "/dev/null",
+                                 "-dict", dict.c_str(),
                                  // Keep every frame so word times count from the segment start.
                                  "-remove_silence", "no", nullptr);
   if (config == nullptr) return internal_error("pocketsphinx: invalid configuration");
