@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "media/probe.h"
 #include "media/render.h"
+#include "pipeline/resolve.h"
 #include "search/clip_planner.h"
 #include "search/matcher.h"
 
@@ -89,6 +90,10 @@ int run_supercut(SupercutFlags f) {
 
   // Probe: every input must be readable media with sound.
   timer.start();
+  auto resolved = pipeline::resolve_inputs(f.inputs);
+  if (!resolved.ok()) return fail(resolved.status());
+  for (const auto& e : resolved->errors) SF_LOG_WARN("input left out: {}", e.status.message());
+  f.inputs = pipeline::locations(resolved->inputs);
   std::vector<media::MediaInfo> infos;
   for (const auto& in : f.inputs) {
     auto info = media::probe(in);
@@ -124,7 +129,8 @@ int run_supercut(SupercutFlags f) {
                  {"engine", f.opts.engine.engine}, {"matches", n_matches}};
   for (size_t i = 0; i < f.inputs.size(); ++i) {
     report["inputs"].push_back({{"index", i}, {"path", f.inputs[i]}, {"duration", durations[i]},
-                                {"words", (*transcripts)[i].transcript.words().size()}});
+                                {"words", (*transcripts)[i].transcript.words().size()},
+                                {"title", resolved->inputs[i].title}});
   }
   if (clips.empty()) {
     return fail(Status(Code::kNoMatch, "no match for \"" + join_words(f.words) + "\" in " +
@@ -185,7 +191,7 @@ int run_supercut(SupercutFlags f) {
 void register_supercut(CLI::App& app, std::vector<Command>& out) {
   auto f = std::make_shared<SupercutFlags>();
   CLI::App* cmd = app.add_subcommand("supercut", "every moment the words are said, in order, in one video");
-  cmd->add_option("-i,--input", f->inputs, "input media files")->required();
+  cmd->add_option("-i,--input", f->inputs, "input media files, http(s) URLs, playlists (.m3u, .m3u8) or pages")->required();
   cmd->add_option("-w,--word", f->words, "word or phrase to find (repeatable)");
   cmd->add_option("-o,--output", f->output, "output MP4");
   cmd->add_option("--padding-before", f->clip.padding_before, "seconds before each match")->capture_default_str();
