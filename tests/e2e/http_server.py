@@ -61,6 +61,12 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
         with self.lock:
             return sum(self.bytes_served.values())
 
+    def handle_error(self, request, client_address):
+        # Readers close connections when they seek: not an error here.
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            return
+        super().handle_error(request, client_address)
+
     def stop(self):
         self.shutdown()
         self.server_close()
