@@ -19,6 +19,7 @@ import http.server
 import mimetypes
 import os
 import re
+import socket
 import socketserver
 import sys
 import threading
@@ -33,8 +34,10 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, root, mode="normal", drop_after=300_000, drops=3, delay=0.05, rate=4_000_000, port=0):
+    def __init__(self, root, mode="normal", drop_after=300_000, drops=3, delay=0.05, rate=4_000_000, port=0,
+                 send_buffer=128 * 1024):
         self.root = os.path.realpath(root)
+        self.send_buffer = send_buffer
         self.mode = mode
         self.drop_after = drop_after
         self.drops = drops
@@ -74,6 +77,15 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+
+    def setup(self):
+        super().setup()
+        # A fixed send buffer, as a server across a real network has in
+        # flight: loopback's autotuned buffers (megabytes) would let every
+        # request a reader abandons after a seek take most of a small file,
+        # and the byte counts would measure the kernel, not the reader.
+        if self.server.send_buffer:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.server.send_buffer)
 
     def log_message(self, fmt, *args):  # quiet: tests read the counters instead
         pass
