@@ -13,6 +13,7 @@ packages=(
   libopenblas-dev libfftw3-dev zlib1g-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   flite ffmpeg python3-numpy
+  yt-dlp
 )
 
 missing=()

@@ -140,7 +140,7 @@ int run_supercut(SupercutFlags f) {
 void register_supercut(CLI::App& app, std::vector<Command>& out) {
   auto f = std::make_shared<SupercutFlags>();
   CLI::App* cmd = app.add_subcommand("supercut", "every moment the words are said, in order, in one video");
-  cmd->add_option("-i,--input", f->inputs, "input media files");
+  cmd->add_option("-i,--input", f->inputs, "input media files, http(s) URLs, playlists (.m3u, .m3u8) or pages");
   cmd->add_option("-w,--word", f->words, "word or phrase to find (repeatable)");
   cmd->add_option("-o,--output", f->output, "output MP4");
   cmd->add_option("--padding-before", f->clip.padding_before, "seconds before each match")->capture_default_str();

@@ -9,6 +9,7 @@
 #include "cli/progress.h"
 #include "core/files.h"
 #include "core/log.h"
+#include "pipeline/resolve.h"
 
 namespace sf::cli {
 namespace {
@@ -39,7 +40,10 @@ int run_transcribe(const TranscribeFlags& f) {
     }
   }
   Progress progress("transcribe", log::current_level() <= log::Level::kInfo);
-  auto result = pipeline::transcribe_with_library(f.inputs, f.opts, f.library,
+  auto resolved = pipeline::resolve_inputs(f.inputs);
+  if (!resolved.ok()) return fail(resolved.status());
+  for (const auto& e : resolved->errors) SF_LOG_WARN("input left out: {}", e.status.message());
+  auto result = pipeline::transcribe_with_library(pipeline::locations(resolved->inputs), f.opts, f.library,
                                                   [&](double d, double t) { progress.update(d, t); });
   progress.finish();
   if (!result.ok()) return fail(result.status());
@@ -64,7 +68,7 @@ int run_transcribe(const TranscribeFlags& f) {
 void register_transcribe(CLI::App& app, std::vector<Command>& out) {
   auto flags = std::make_shared<TranscribeFlags>();
   CLI::App* cmd = app.add_subcommand("transcribe", "word-timed transcripts of media files");
-  cmd->add_option("-i,--input", flags->inputs, "input media files")->required();
+  cmd->add_option("-i,--input", flags->inputs, "input media files, http(s) URLs, playlists (.m3u, .m3u8) or pages")->required();
   cmd->add_option("--format", flags->format, "json | srt | vtt | txt")->capture_default_str();
   cmd->add_option("-o,--out-dir", flags->out_dir, "write <input name>.<format> files here (default: stdout); inputs with the same name get -2, -3, ...");
   add_engine_flags(cmd, &flags->opts);

@@ -1,5 +1,6 @@
 #include "media/av.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
@@ -8,7 +9,10 @@
 
 #include <unistd.h>
 
+#include "core/cancel.h"
+#include "core/config.h"
 #include "core/log.h"
+#include "media/remote.h"
 
 namespace sf::media {
 
@@ -101,14 +105,95 @@ void install_log_bridge() {
   });
 }
 
+namespace {
+
+int interrupt_requested(void* /*opaque*/) { return cancel_requested() ? 1 : 0; }
+
+bool is_network_error(int err) {
+  return err == AVERROR(ETIMEDOUT) || err == AVERROR(ECONNREFUSED) || err == AVERROR(ECONNRESET) ||
+         err == AVERROR(ECONNABORTED) || err == AVERROR(EHOSTUNREACH) || err == AVERROR(ENETUNREACH) ||
+         err == AVERROR(ENETDOWN) || err == AVERROR(EPIPE) || err == AVERROR(EIO) || err == AVERROR_EOF ||
+         err == AVERROR(EAGAIN);
+}
+
+Result<InputFormatPtr> open_remote(const std::string& url) {
+  SF_RETURN_IF_ERROR(check_location(url));
+  AvErrorCapture capture;
+  InputFormatPtr holder(avformat_alloc_context());
+  if (!holder) return internal_error("cannot allocate a demuxer context");
+  holder->interrupt_callback = cancel_interrupt();
+  AvDict options;
+  set_open_options(url, &options);
+  // avformat_open_input frees the context on failure, so it takes the raw pointer.
+  AVFormatContext* raw = holder.release();
+  int err = avformat_open_input(&raw, url.c_str(), nullptr, options.get());
+  if (err < 0) return url_status(err, url, capture.text());
+  InputFormatPtr fmt(raw);
+  err = avformat_find_stream_info(fmt.get(), nullptr);
+  if (err < 0) return url_status(err, url + ": reading stream info", capture.text());
+  if (fmt->nb_streams == 0) return bad_media(url + ": contains no streams");
+  return fmt;
+}
+
+}  // namespace
+
+AVIOInterruptCB cancel_interrupt() { return AVIOInterruptCB{interrupt_requested, nullptr}; }
+
+void set_open_options(const std::string& location, AvDict* options) {
+  options->set("protocol_whitelist", protocol_whitelist(location));
+  if (!is_http_url(location)) return;
+  // A dropped connection resumes where it stopped with a range request:
+  // at once, then after 1 and 3 s; a longer outage fails the open or read
+  // and is retried, or reported, by the caller.
+  options->set("reconnect", "1");
+  options->set("reconnect_streamed", "1");
+  options->set("reconnect_on_network_error", "1");
+  options->set("reconnect_delay_max", "4");
+  const double timeout = std::max(1.0, config::env_double("PIPELINE_STAGE_TIMEOUT"));
+  options->set("rw_timeout", std::to_string(static_cast<long long>(timeout * 1e6)));
+  // Clips and audio are read by seeking; one kept-alive connection serves
+  // the range requests instead of a new connection per seek.
+  options->set("multiple_requests", "1");
+  options->set("user_agent", "studioflow");
+}
+
+Status url_status(int err, const std::string& url, const std::string& detail) {
+  std::string why = av_error_text(err);
+  if (!detail.empty() && detail.find(why) == std::string::npos) why += " (" + detail + ")";
+  if (err == AVERROR_EXIT) return cancelled(url + ": stopped");
+  if (err == AVERROR_HTTP_NOT_FOUND) return not_found(url + ": HTTP 404 Not Found: the server has no such file");
+  if (err == AVERROR_HTTP_UNAUTHORIZED || err == AVERROR_HTTP_FORBIDDEN) {
+    return permission_denied(url + ": the server refuses access: " + why);
+  }
+  if (err == AVERROR_HTTP_SERVER_ERROR || is_network_error(err)) {
+    return unavailable(url + ": cannot be read over the network: " + why);
+  }
+  if (err == AVERROR_HTTP_BAD_REQUEST || err == AVERROR_HTTP_OTHER_4XX) {
+    return not_found(url + ": the server refuses the request: " + why);
+  }
+  if (err == AVERROR_INVALIDDATA) return bad_media(url + ": not a media file libav can read");
+  return av_status(err, url + (detail.empty() ? "" : ": " + detail));
+}
+
 Result<InputFormatPtr> open_input(const std::string& path) {
   install_log_bridge();
+  if (!url_scheme(path).empty()) {
+    if (is_http_url(path)) return open_remote(path);
+    SF_RETURN_IF_ERROR(check_location(path));  // a local file whose name looks like a URL
+  }
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return not_found(path + ": no such file");
   if (std::filesystem::is_directory(path, ec)) return bad_media(path + ": is a directory, not a media file");
   if (::access(path.c_str(), R_OK) != 0) return permission_denied(path + ": cannot be read");
-  AVFormatContext* raw = nullptr;
-  int err = avformat_open_input(&raw, path.c_str(), nullptr, nullptr);
+  InputFormatPtr holder(avformat_alloc_context());
+  if (!holder) return internal_error("cannot allocate a demuxer context");
+  holder->interrupt_callback = cancel_interrupt();
+  AvDict options;
+  set_open_options(path, &options);
+  // "file:" keeps libav from reading a ':' in a local name as a protocol.
+  const std::string target = path.find(':') != std::string::npos ? "file:" + path : path;
+  AVFormatContext* raw = holder.release();
+  int err = avformat_open_input(&raw, target.c_str(), nullptr, options.get());
   if (err < 0) {
     if (err == AVERROR_INVALIDDATA) return bad_media(path + ": not a media file libav can read");
     return av_status(err, path);

@@ -99,8 +99,43 @@ class AvErrorCapture {
   AvErrorCapture* previous_;
 };
 
-// Opens `path` for demuxing and reads stream info. Errors name the path:
-// kNotFound (missing), kPermission (unreadable), kBadMedia (not media).
+// An owned AVDictionary (libav's option lists), freed on destruction.
+// Not copyable.
+class AvDict {
+ public:
+  AvDict() = default;
+  ~AvDict() { av_dict_free(&d_); }
+  AvDict(const AvDict&) = delete;
+  AvDict& operator=(const AvDict&) = delete;
+
+  void set(const char* key, const std::string& value) { av_dict_set(&d_, key, value.c_str(), 0); }
+  AVDictionary** get() { return &d_; }
+
+ private:
+  AVDictionary* d_ = nullptr;
+};
+
+// An interrupt callback that makes blocking libav I/O (connects, reads,
+// reconnect waits) return AVERROR_EXIT once sf::cancel_requested().
+AVIOInterruptCB cancel_interrupt();
+
+// The options libav gets when opening `location`: the protocol whitelist
+// (media/remote.h) and, for URLs, reconnects with backoff on dropped
+// connections and network errors, an I/O timeout (PIPELINE_STAGE_TIMEOUT
+// seconds without progress) and persistent connections for range requests.
+void set_open_options(const std::string& location, AvDict* options);
+
+// Status for a failed libav open/read of URL `url`: HTTP 404/410 ->
+// kNotFound, 401/403 -> kPermission, network errors and 5xx -> kUnavailable,
+// AVERROR_EXIT -> kCancelled; `detail` (libav's logged text) is appended.
+Status url_status(int err, const std::string& url, const std::string& detail);
+
+// Opens `path` for demuxing and reads stream info. `path` is a local file or
+// an http(s) URL (media file or HLS playlist); every other scheme is refused
+// (kInvalidArgument). URLs are read with range requests, so only the parts
+// that are demuxed are fetched. Errors name the path: kNotFound (missing,
+// HTTP 404), kPermission (unreadable), kBadMedia (not media), kUnavailable
+// (network), kCancelled.
 Result<InputFormatPtr> open_input(const std::string& path);
 
 // Opens a decoder for stream `stream_index` of `fmt`, with `threads` threads

@@ -13,6 +13,7 @@
 #include "core/files.h"
 #include "core/log.h"
 #include "media/probe.h"
+#include "pipeline/resolve.h"
 
 namespace sf::pipeline {
 namespace {
@@ -159,7 +160,46 @@ Result<CompilationReport> CompilationJob::run_stages(const CompilationProgressFn
   report_.dry_run = q.dry_run;
   report_.output = q.output;
   ProgressHub hub(progress);
-  const int total_videos = static_cast<int>(q.inputs.size());
+  // Resolve: playlists and pages become their media; URLs that cannot be
+  // read are left out (recorded in errors) while others remain.
+  std::vector<std::string> inputs = q.inputs;
+  std::vector<std::string> titles(inputs.size());
+  if (!q.known_transcripts) {
+    auto t_resolve = Clock::now();
+    // Resolved together (readers in parallel), unless a bad argument must
+    // not stop the others: then one by one.
+    std::vector<std::vector<std::string>> groups;
+    if (q.continue_on_input_error) {
+      for (const auto& in : q.inputs) groups.push_back({in});
+    } else {
+      groups.push_back(q.inputs);
+    }
+    inputs.clear();
+    titles.clear();
+    for (const auto& g : groups) {
+      auto resolved = resolve_inputs(g);
+      if (!resolved.ok()) {
+        if (!q.continue_on_input_error || resolved.status().code() == Code::kCancelled) return resolved.status();
+        SF_LOG_WARN("input left out: {}", resolved.status().message());
+        report_.errors.push_back(resolved.status().message());
+        continue;
+      }
+      for (const auto& e : resolved->errors) {
+        SF_LOG_WARN("input left out: {}", e.status.message());
+        report_.errors.push_back(e.status.message());
+      }
+      for (const auto& r : resolved->inputs) {
+        inputs.push_back(r.location);
+        titles.push_back(r.title);
+      }
+    }
+    if (inputs.empty()) {
+      return bad_media("none of the " + std::to_string(q.inputs.size()) + " input(s) can be read");
+    }
+    report_.stages.emplace_back("resolve", seconds_since(t_resolve));
+  }
+  if (stopped()) return cancelled("stopped on request; no output written");
+  const int total_videos = static_cast<int>(inputs.size());
   auto stopped = [&] { return cancel_requested(); };
 
   if (!q.output.empty() && !q.dry_run) SF_RETURN_IF_ERROR(check_output_path(q.output));
@@ -169,7 +209,7 @@ Result<CompilationReport> CompilationJob::run_stages(const CompilationProgressFn
   std::vector<media::MediaInfo> infos;
   std::vector<int> live;  // indexes of the inputs that go on
   for (int i = 0; i < total_videos; ++i) {
-    const std::string& in = q.inputs[static_cast<size_t>(i)];
+    const std::string& in = inputs[static_cast<size_t>(i)];
     hub.update([&](CompilationProgress& p) {
       p.stage = Stage::kProbe;
       p.current_video = i + 1;
@@ -195,7 +235,11 @@ Result<CompilationReport> CompilationJob::run_stages(const CompilationProgressFn
       infos.emplace_back();
       continue;
     }
-    if (!info->title.empty()) ir.title = info->title;
+    if (!titles[static_cast<size_t>(i)].empty()) {
+      ir.title = titles[static_cast<size_t>(i)];
+    } else if (!info->title.empty()) {
+      ir.title = info->title;
+    }
     ir.duration = info->duration;
     report_.inputs.push_back(std::move(ir));
     infos.push_back(std::move(info).value());
@@ -210,7 +254,7 @@ Result<CompilationReport> CompilationJob::run_stages(const CompilationProgressFn
   std::vector<double> starts;  // cumulative seconds before each live input
   double audio_total = 0;
   for (int i : live) {
-    paths.push_back(q.inputs[static_cast<size_t>(i)]);
+    paths.push_back(inputs[static_cast<size_t>(i)]);
     starts.push_back(audio_total);
     audio_total += infos[static_cast<size_t>(i)].duration;
   }
@@ -278,7 +322,7 @@ Result<CompilationReport> CompilationJob::run_stages(const CompilationProgressFn
     ClipResult cr;
     cr.video = c.input;
     cr.clip = per_video[static_cast<size_t>(c.input)]++;
-    cr.path = q.inputs[static_cast<size_t>(c.input)];
+    cr.path = inputs[static_cast<size_t>(c.input)];
     cr.start = c.start;
     cr.end = c.end;
     cr.words = c.words;

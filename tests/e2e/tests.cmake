@@ -27,3 +27,10 @@ foreach(cls Cache BadLibrary SearchAndCut)
   set_tests_properties(e2e.Library${cls} PROPERTIES ENVIRONMENT "${SF_E2E_ENV}" FIXTURES_REQUIRED e2e_media
     LABELS e2e TIMEOUT 600)
 endforeach()
+foreach(cls UrlInputs HlsAndPlaylists DroppingServer SlowServer BytesRead RefusedAndMissing Pages)
+  add_test(NAME e2e.Url.${cls}
+    COMMAND /usr/bin/python3 -m unittest -v url_test.${cls}
+    WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR})
+  set_tests_properties(e2e.Url.${cls} PROPERTIES ENVIRONMENT "${SF_E2E_ENV}" FIXTURES_REQUIRED e2e_media
+    LABELS e2e TIMEOUT 600)
+endforeach()

@@ -158,7 +158,8 @@ TEST_F(CompilationJobTest, BadInputFailsOrIsSkippedAsAsked) {
   EXPECT_NE(r->errors[0].find("missing.mp4"), std::string::npos);
   ASSERT_EQ(r->clips.size(), 2u);
   EXPECT_EQ(r->clips[0].video, 0);
-  EXPECT_EQ(r->clips[1].video, 2) << "ids keep the input's place in the request";
+  EXPECT_EQ(r->clips[1].video, 1) << "the unreadable input is left out before ids are given";
+  EXPECT_EQ(r->clips[1].path, inputs_[1]);
 }
 
 TEST_F(CompilationJobTest, MaxClipsSetsEarlyTermination) {
