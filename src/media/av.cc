@@ -35,6 +35,8 @@ std::string av_error_text(int err) {
 
 Status av_status(int err, std::string_view what) {
   std::string msg = std::string(what) + ": " + av_error_text(err);
+  // The interrupt callback answers a stop request with AVERROR_EXIT.
+  if (err == AVERROR_EXIT) return cancelled(std::string(what) + ": stopped on request; no output written");
   if (err == AVERROR(ENOENT)) return not_found(std::move(msg));
   if (err == AVERROR(EACCES) || err == AVERROR(EPERM)) return permission_denied(std::move(msg));
   if (err == AVERROR_INVALIDDATA || err == AVERROR_DECODER_NOT_FOUND ||

@@ -160,6 +160,8 @@ Result<CompilationReport> CompilationJob::run_stages(const CompilationProgressFn
   report_.dry_run = q.dry_run;
   report_.output = q.output;
   ProgressHub hub(progress);
+  auto stopped = [&] { return cancel_requested(); };
+
   // Resolve: playlists and pages become their media; URLs that cannot be
   // read are left out (recorded in errors) while others remain.
   std::vector<std::string> inputs = q.inputs;
@@ -200,7 +202,6 @@ Result<CompilationReport> CompilationJob::run_stages(const CompilationProgressFn
   }
   if (stopped()) return cancelled("stopped on request; no output written");
   const int total_videos = static_cast<int>(inputs.size());
-  auto stopped = [&] { return cancel_requested(); };
 
   if (!q.output.empty() && !q.dry_run) SF_RETURN_IF_ERROR(check_output_path(q.output));
 

@@ -9,6 +9,7 @@
 
 #include "core/log.h"
 #include "media/probe.h"
+#include "media/remote.h"
 #include "store/fingerprint.h"
 
 namespace sf::pipeline {
@@ -51,7 +52,16 @@ Result<std::vector<InputTranscript>> transcribe_with_library(const std::vector<s
   std::vector<Pending> pending(paths.size());
   std::vector<std::string> misses;
   std::vector<size_t> miss_index;
+  std::vector<bool> storable(paths.size(), true);
   for (size_t i = 0; i < paths.size(); ++i) {
+    // A URL's content is not fingerprinted (that would read it all):
+    // it is transcribed every time and not stored.
+    if (media::is_http_url(paths[i]) || paths[i].find("://") != std::string::npos) {
+      storable[i] = false;
+      misses.push_back(paths[i]);
+      miss_index.push_back(i);
+      continue;
+    }
     SF_ASSIGN_OR_RETURN(media::MediaInfo info, media::probe(paths[i]));
     const auto t0 = std::chrono::steady_clock::now();
     SF_ASSIGN_OR_RETURN(store::Fingerprint fp, store::fingerprint_file(paths[i], info.duration));
@@ -79,6 +89,10 @@ Result<std::vector<InputTranscript>> transcribe_with_library(const std::vector<s
     for (size_t k = 0; k < fresh.size(); ++k) {
       const size_t i = miss_index[k];
       fresh[k].path = paths[i];
+      if (!storable[i]) {
+        found[i] = std::move(fresh[k]);
+        continue;
+      }
       if (Status s = lib->put(pending[i].key, pending[i].media, fresh[k].duration, fresh[k].transcript); !s.ok()) {
         SF_LOG_WARN("{}: transcript not stored in the library: {}", paths[i], s.message());
       }

@@ -40,6 +40,7 @@ class CompilationJobTest : public ::testing::Test {
     q.inputs = inputs_;
     q.target_words = {"budget"};
     q.transcribe.workers = 2;
+    q.library.enabled = false;  // every run transcribes: progress and cancel are what is tested
     q.render.cpu_only = true;
     q.render.width = 160;
     q.render.height = 90;
