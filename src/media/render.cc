@@ -412,19 +412,67 @@ class Cutter {
 
   // ---- one clip -----------------------------------------------------------
 
+  // Positions the demuxer at file time `t` or the nearest point before it.
+  Status seek_to_time(Source& s, double t) {
+    int err = 0;
+    if (t <= 0 && (s.fmt->iformat->flags & AVFMT_NO_BYTE_SEEK) == 0) {
+      // The true start: a timestamp search can land past the first keyframe
+      // when streams start at different times.
+      err = av_seek_frame(s.fmt.get(), -1, 0, AVSEEK_FLAG_BYTE);
+    } else {
+      const int seek_stream = s.vstream >= 0 ? s.vstream : s.astream;
+      const AVRational stb = s.fmt->streams[seek_stream]->time_base;
+      const int64_t target = static_cast<int64_t>(std::floor((t + s.origin) / av_q2d(stb)));
+      err = av_seek_frame(s.fmt.get(), seek_stream, target, AVSEEK_FLAG_BACKWARD);
+    }
+    if (err < 0) {
+      err = av_seek_frame(s.fmt.get(), -1, s.fmt->start_time != AV_NOPTS_VALUE ? s.fmt->start_time : 0,
+                          AVSEEK_FLAG_BACKWARD);  // unseekable: rewind
+    }
+    if (err < 0) return av_status(err, s.path + ": seeking");
+    return {};
+  }
+
+  // File time of the first video keyframe from the demuxer's position, or
+  // +infinity when none comes before `limit`.
+  Result<double> first_keyframe(Source& s, double limit) {
+    const AVRational vtb = s.fmt->streams[s.vstream]->time_base;
+    PacketPtr pkt = make_packet();
+    for (int n = 0; n < 100000; ++n) {
+      int err = av_read_frame(s.fmt.get(), pkt.get());
+      if (err == AVERROR_EOF) break;
+      if (err < 0) return av_status(err, s.path + ": reading");
+      const int64_t ts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
+      const bool video = pkt->stream_index == s.vstream;
+      const bool key = (pkt->flags & AV_PKT_FLAG_KEY) != 0;
+      av_packet_unref(pkt.get());
+      if (!video || ts == AV_NOPTS_VALUE) continue;
+      const double t = s.file_time(ts, vtb);
+      if (key) return t;
+      if (t > limit) break;
+    }
+    return HUGE_VAL;
+  }
+
   Status seek(Source& s, double start) {
     // MP4/MOV seeks every stream to the chosen keyframe's time by its index,
     // so audio is there from that time; other containers seek to a file
     // position, and audio stored ahead of the keyframe needs a margin.
+    // Without an index (MPEG-TS) the position found may also be past the
+    // keyframe the start needs; then the margin grows until one is before it.
     const bool indexed = std::strstr(s.fmt->iformat->name, "mov") != nullptr;
-    const double seek_to = std::max(0.0, start - (indexed ? 0.0 : 0.5)) + s.origin;
-    const int seek_stream = s.vstream >= 0 ? s.vstream : s.astream;
-    const AVRational stb = s.fmt->streams[seek_stream]->time_base;
-    const int64_t target = static_cast<int64_t>(std::floor(seek_to / av_q2d(stb)));
-    int err = av_seek_frame(s.fmt.get(), seek_stream, target, AVSEEK_FLAG_BACKWARD);
-    if (err < 0) err = av_seek_frame(s.fmt.get(), -1, s.fmt->start_time != AV_NOPTS_VALUE ? s.fmt->start_time : 0,
-                                     AVSEEK_FLAG_BACKWARD);  // unseekable: rewind
-    if (err < 0) return av_status(err, s.path + ": seeking");
+    double margin = indexed ? 0.0 : 0.5;
+    for (int attempt = 0;; ++attempt) {
+      const double seek_to = std::max(0.0, start - margin);
+      SF_RETURN_IF_ERROR(seek_to_time(s, seek_to));
+      if (indexed || s.vstream < 0 || attempt == 5) break;
+      SF_ASSIGN_OR_RETURN(double key, first_keyframe(s, start + 1.0));
+      if (key <= start + 1e-3 || seek_to <= 0) {
+        SF_RETURN_IF_ERROR(seek_to_time(s, seek_to));
+        break;
+      }
+      margin = margin * 4 + 1;
+    }
     if (s.vdec) avcodec_flush_buffers(s.vdec.get());
     if (s.adec) avcodec_flush_buffers(s.adec.get());
     s.swr.reset();

@@ -148,7 +148,8 @@ TEST_F(RenderFootageTest, VariableFrameRateWithBFramesIsCutByTimestamp) {
   const std::string vfr = path("vfr.mp4");
   ASSERT_TRUE(sh("ffmpeg -v error -y -f lavfi -i color=c=black:s=64x64:r=30:d=8 -vf "
                  "\"geq=lum='16+4*mod(N,50)':cb=128:cr=128,settb=1/1000,setpts='(0.033*N+0.02*mod(N,2))/TB'\" "
-                 "-fps_mode passthrough -c:v libx264 -preset veryfast -qp 0 -bf 3 -video_track_timescale 1000 " + vfr));
+                 "-fps_mode passthrough -enc_time_base 1:1000 -c:v libx264 -preset veryfast -qp 4 "
+                 "-x264-params bframes=3:b-adapt=0 -video_track_timescale 1000 " + vfr));
   auto info = probe(vfr);
   ASSERT_TRUE(info.ok());
   ASSERT_NE(info->video(), nullptr);
@@ -209,9 +210,9 @@ TEST_F(RenderFootageTest, InterlacedInputIsDeinterlaced) {
   // A white bar racing across black at 50 fields per second, woven into
   // 25 interlaced frames: every frame of the source is combed.
   const std::string in = path("interlaced.mp4");
-  ASSERT_TRUE(sh("ffmpeg -v error -y -f lavfi -i color=c=black:s=320x240:r=50:d=3 -vf "
-                 "\"drawbox=x='mod(n*12,280)':y=40:w=40:h=160:color=white:t=fill,tinterlace=mode=interleave_top,"
-                 "setfield=tff\" -c:v libx264 -preset ultrafast -qp 0 -flags +ildct+ilme -x264opts tff=1 " + in));
+  ASSERT_TRUE(sh("ffmpeg -v error -y -f lavfi -i color=c=black:s=320x240:r=50:d=3 -f lavfi -i "
+                 "color=c=white:s=40x160:r=50:d=3 -filter_complex "
+                 "\"[0][1]overlay=x='mod(t*600,280)':y=40,tinterlace=mode=interleave_top,setfield=tff\" -c:v libx264 -preset ultrafast -qp 0 -flags +ildct+ilme -x264opts tff=1 " + in));
   auto src_frames = read_frames(in, 320, 240);
   ASSERT_GT(src_frames.size(), 20u);
   const double src_comb = sf::testing::combing(src_frames[20]);
