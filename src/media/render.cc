@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <exception>
+#include <new>
 #include <optional>
 #include <thread>
 
@@ -743,7 +745,14 @@ Result<RenderResult> render(const std::vector<RenderClip>& clips, const std::str
     Cutter cutter(options, w, h, fps, &queue);
     Status cut_status;
     std::thread cutting([&] {
-      cut_status = cutter.run(clips);
+      // An exception must not escape the thread (that would end the process).
+      try {
+        cut_status = cutter.run(clips);
+      } catch (const std::bad_alloc&) {
+        cut_status = internal_error("out of memory while cutting the clips");
+      } catch (const std::exception& e) {
+        cut_status = internal_error(std::string("cutting the clips: ") + e.what());
+      }
       queue.close();
     });
     while (auto piece = queue.get()) {
