@@ -7,9 +7,13 @@
 
 extern "C" {
 #include <libavcodec/avcodec.h>
+#include <libavfilter/avfilter.h>
+#include <libavfilter/buffersink.h>
+#include <libavfilter/buffersrc.h>
 #include <libavformat/avformat.h>
 #include <libavutil/audio_fifo.h>
 #include <libavutil/channel_layout.h>
+#include <libavutil/display.h>
 #include <libavutil/hwcontext.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/opt.h>
@@ -49,6 +53,12 @@ struct SwsDeleter {
 struct AudioFifoDeleter {
   void operator()(AVAudioFifo* p) const { av_audio_fifo_free(p); }
 };
+struct FilterGraphDeleter {
+  void operator()(AVFilterGraph* p) const { avfilter_graph_free(&p); }
+};
+struct FilterInOutDeleter {
+  void operator()(AVFilterInOut* p) const { avfilter_inout_free(&p); }
+};
 struct BufferRefDeleter {
   void operator()(AVBufferRef* p) const { av_buffer_unref(&p); }
 };
@@ -62,6 +72,8 @@ using SwrPtr = std::unique_ptr<SwrContext, SwrDeleter>;
 using SwsPtr = std::unique_ptr<SwsContext, SwsDeleter>;
 using AudioFifoPtr = std::unique_ptr<AVAudioFifo, AudioFifoDeleter>;
 using BufferRefPtr = std::unique_ptr<AVBufferRef, BufferRefDeleter>;
+using FilterGraphPtr = std::unique_ptr<AVFilterGraph, FilterGraphDeleter>;
+using FilterInOutPtr = std::unique_ptr<AVFilterInOut, FilterInOutDeleter>;
 
 FramePtr make_frame();
 PacketPtr make_packet();

@@ -1,8 +1,22 @@
 #include "media/probe.h"
 
+#include <cmath>
+
 #include "media/av.h"
 
 namespace sf::media {
+
+int display_rotation(const AVStream* stream) {
+  size_t size = 0;
+  const uint8_t* sd = av_stream_get_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, &size);
+  if (sd == nullptr || size < 9 * sizeof(int32_t)) return 0;
+  // av_display_rotation_get() is counter-clockwise; we speak clockwise.
+  const double ccw = av_display_rotation_get(reinterpret_cast<const int32_t*>(sd));
+  if (std::isnan(ccw)) return 0;
+  long quarter = std::lround(-ccw / 90.0) % 4;
+  if (quarter < 0) quarter += 4;
+  return static_cast<int>(quarter * 90);
+}
 
 const StreamInfo* MediaInfo::video() const {
   for (const auto& s : streams) {
@@ -25,6 +39,7 @@ Result<MediaInfo> probe(const std::string& path) {
   info.format = fmt->iformat->name;
   if (const AVDictionaryEntry* t = av_dict_get(fmt->metadata, "title", nullptr, 0); t != nullptr) info.title = t->value;
   if (fmt->duration != AV_NOPTS_VALUE) info.duration = static_cast<double>(fmt->duration) / AV_TIME_BASE;
+  if (fmt->start_time != AV_NOPTS_VALUE) info.start_time = static_cast<double>(fmt->start_time) / AV_TIME_BASE;
   // Prefer the streams libav itself would pick.
   int best_video = av_find_best_stream(fmt.get(), AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
   int best_audio = av_find_best_stream(fmt.get(), AVMEDIA_TYPE_AUDIO, -1, -1, nullptr, 0);
@@ -37,12 +52,18 @@ Result<MediaInfo> probe(const std::string& path) {
     s.kind = kind != nullptr ? kind : "unknown";
     s.codec = avcodec_get_name(par->codec_id);
     if (st->duration != AV_NOPTS_VALUE) s.duration = static_cast<double>(st->duration) * av_q2d(st->time_base);
+    if (st->start_time != AV_NOPTS_VALUE) s.start_time = static_cast<double>(st->start_time) * av_q2d(st->time_base);
     if (par->codec_type == AVMEDIA_TYPE_VIDEO) {
       s.width = par->width;
       s.height = par->height;
       AVRational r = st->avg_frame_rate.num > 0 ? st->avg_frame_rate : st->r_frame_rate;
       s.fps = r.den > 0 ? av_q2d(r) : 0;
       s.attached_picture = (st->disposition & AV_DISPOSITION_ATTACHED_PIC) != 0;
+      s.rotation = display_rotation(st);
+      const bool turned = s.rotation == 90 || s.rotation == 270;
+      s.display_width = turned ? s.height : s.width;
+      s.display_height = turned ? s.width : s.height;
+      s.interlaced = par->field_order != AV_FIELD_UNKNOWN && par->field_order != AV_FIELD_PROGRESSIVE;
     } else if (par->codec_type == AVMEDIA_TYPE_AUDIO) {
       s.sample_rate = par->sample_rate;
       s.channels = par->ch_layout.nb_channels;

@@ -4,36 +4,83 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <exception>
+#include <new>
+#include <optional>
+#include <thread>
 
+#include "core/bounded_queue.h"
 #include "core/cancel.h"
 #include "core/files.h"
 #include "core/log.h"
 #include "media/av.h"
 #include "media/mp4_writer.h"
+#include "media/probe.h"
 
 namespace sf::media {
 namespace {
 
-// One open input: demuxer, decoders and converters, reused by consecutive
-// clips of the same file.
+// What the cutting thread hands the encoding thread: one output picture
+// (yuv420p at the output size, pts = output frame index) or a run of stereo
+// samples that continues the output's audio exactly where the last run ended.
+struct Piece {
+  FramePtr picture;
+  std::vector<float> left, right;
+};
+
+// Enough pictures to cover a seek and a decoder restart at a clip boundary
+// while the encoder keeps working, few enough to stay small at 4K.
+constexpr size_t kQueuePieces = 48;
+
+// One open input: demuxer, decoders, picture filter graph and resampler,
+// reused by consecutive clips of the same file. Used by the cutting thread only.
 struct Source {
   std::string path;
   InputFormatPtr fmt;
   int vstream = -1, astream = -1;
   CodecContextPtr vdec, adec;
-  SwsPtr sws;
-  int sws_w = 0, sws_h = 0, sws_fmt = -1;
+  double origin = 0;  // container-clock seconds at file time 0
+  int rotation = 0;   // clockwise degrees to show the picture upright
+  bool interlaced = false;
+
+  FilterGraphPtr graph;
+  AVFilterContext* graph_in = nullptr;
+  AVFilterContext* graph_out = nullptr;
+  int graph_w = 0, graph_h = 0, graph_fmt = -1;
+  AVRational graph_sar{0, 1};
+
   SwrPtr swr;
+  int swr_rate = 0, swr_fmt = -1;
+  AVChannelLayout swr_layout{};
+
+  Source() = default;
+  Source(const Source&) = delete;
+  Source& operator=(const Source&) = delete;
+  ~Source() { av_channel_layout_uninit(&swr_layout); }
+
+  double file_time(int64_t ts, AVRational tb) const { return static_cast<double>(ts) * av_q2d(tb) - origin; }
 };
+
+// The real picture track: the best video stream unless it is cover art, then
+// any other video stream that is not, else none.
+int pick_video_stream(AVFormatContext* fmt) {
+  auto real = [&](int i) { return (fmt->streams[i]->disposition & AV_DISPOSITION_ATTACHED_PIC) == 0; };
+  int best = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
+  if (best >= 0 && real(best)) return best;
+  for (unsigned i = 0; i < fmt->nb_streams; ++i) {
+    if (fmt->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_VIDEO && real(static_cast<int>(i))) {
+      return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
 
 Result<std::unique_ptr<Source>> open_source(const std::string& path) {
   auto s = std::make_unique<Source>();
   s->path = path;
   SF_ASSIGN_OR_RETURN(s->fmt, open_input(path));
-  s->vstream = av_find_best_stream(s->fmt.get(), AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
-  if (s->vstream >= 0 && (s->fmt->streams[s->vstream]->disposition & AV_DISPOSITION_ATTACHED_PIC) != 0) {
-    s->vstream = -1;  // cover art is not a picture track
-  }
+  if (s->fmt->start_time != AV_NOPTS_VALUE) s->origin = static_cast<double>(s->fmt->start_time) / AV_TIME_BASE;
+  s->vstream = pick_video_stream(s->fmt.get());
   s->astream = av_find_best_stream(s->fmt.get(), AVMEDIA_TYPE_AUDIO, -1, -1, nullptr, 0);
   if (s->vstream < 0 && s->astream < 0) return bad_media(path + ": has neither video nor audio");
   for (unsigned i = 0; i < s->fmt->nb_streams; ++i) {
@@ -41,6 +88,10 @@ Result<std::unique_ptr<Source>> open_source(const std::string& path) {
     s->fmt->streams[i]->discard = used ? AVDISCARD_DEFAULT : AVDISCARD_ALL;
   }
   if (s->vstream >= 0) {
+    const AVStream* st = s->fmt->streams[s->vstream];
+    s->rotation = display_rotation(st);
+    const AVFieldOrder fo = st->codecpar->field_order;
+    s->interlaced = fo != AV_FIELD_UNKNOWN && fo != AV_FIELD_PROGRESSIVE;
     SF_ASSIGN_OR_RETURN(s->vdec, open_decoder(s->fmt.get(), s->vstream, 0));
   }
   if (s->astream >= 0) {
@@ -49,78 +100,37 @@ Result<std::unique_ptr<Source>> open_source(const std::string& path) {
   return s;
 }
 
-class Renderer {
+// Decodes, filters and cuts the clips on its own thread, producing the exact
+// sequence of output pictures and samples; the encoder consumes them.
+class Cutter {
  public:
-  Renderer(const RenderOptions& o, const RenderProgressFn& p) : opt_(o), progress_(p) {}
+  Cutter(const RenderOptions& o, int w, int h, AVRational fps, BoundedQueue<Piece>* out)
+      : opt_(o), width_(w), height_(h), fps_(fps), out_(out) {}
 
-  Status open_output(const std::string& tmp, int w, int h, AVRational fps) {
-    width_ = w;
-    height_ = h;
-    fps_ = fps;
-    Mp4WriterOptions wo;
-    wo.width = w;
-    wo.height = h;
-    wo.fps = fps;
-    wo.encoder = opt_.encoder;
-    wo.cpu_only = opt_.cpu_only;
-    wo.audio_rate = opt_.audio_rate;
-    wo.audio_bitrate = opt_.audio_bitrate;
-    SF_ASSIGN_OR_RETURN(writer_, Mp4Writer::open(tmp, wo));
-    result_.encoder = writer_->encoder().name;
-    result_.preset = writer_->encoder().preset;
-    fifo_.reset(av_audio_fifo_alloc(AV_SAMPLE_FMT_FLTP, 2, writer_->audio_frame_size() * 4));
-    canvas_ = make_frame();
-    canvas_->format = AV_PIX_FMT_YUV420P;
-    canvas_->width = w;
-    canvas_->height = h;
-    int err = av_frame_get_buffer(canvas_.get(), 0);
+  // Cuts every clip in order. Returns early (OK) when the consumer closed
+  // the queue; the consumer then has its own error to report.
+  Status run(const std::vector<RenderClip>& clips) {
+    black_ = make_frame();
+    black_->format = AV_PIX_FMT_YUV420P;
+    black_->width = width_;
+    black_->height = height_;
+    int err = av_frame_get_buffer(black_.get(), 0);
     if (err < 0) return av_status(err, "allocating a frame");
-    fill_black(canvas_.get());
+    fill_black(black_.get());
+    std::unique_ptr<Source> src;
+    for (const auto& clip : clips) {
+      if (!src || src->path != clip.path) {
+        SF_ASSIGN_OR_RETURN(src, open_source(clip.path));
+      }
+      SF_RETURN_IF_ERROR(cut(*src, clip));
+      if (stopped_) return {};
+    }
     return {};
   }
 
-  void set_total(double seconds) { total_seconds_ = seconds; }
-
-  Status render_clip(Source& src, const RenderClip& clip) {
-    const double dur = clip.end - clip.start;
-    const long long f0 = frames_written_;
-    const long long nframes = std::max<long long>(1, std::llround(dur * av_q2d(fps_)));
-    const long long f1 = f0 + nframes;
-    // Audio length follows the frames, so sync never drifts.
-    const long long a0 = samples_for_frames(f0), a1 = samples_for_frames(f1);
-    clip_audio_.assign(2, std::vector<float>(static_cast<size_t>(a1 - a0), 0.0f));
-
-    RenderedClip rc;
-    rc.output_start = static_cast<double>(f0) / av_q2d(fps_);
-    rc.output_end = static_cast<double>(f1) / av_q2d(fps_);
-    rc.frames = nframes;
-
-    SF_RETURN_IF_ERROR(decode_range(src, clip, nframes));
-    SF_RETURN_IF_ERROR(push_audio());
-    result_.clips.push_back(rc);
-    return {};
-  }
-
-  Status finish(const std::string& tmp, const std::string& output) {
-    SF_RETURN_IF_ERROR(flush_audio(true));
-    SF_RETURN_IF_ERROR(writer_->finish());
-    writer_.reset();
-    SF_RETURN_IF_ERROR(commit_file(tmp, output));
-    result_.width = width_;
-    result_.height = height_;
-    result_.fps = av_q2d(fps_);
-    result_.frames = frames_written_;
-    result_.duration = static_cast<double>(frames_written_) / av_q2d(fps_);
-    return {};
-  }
-
-  RenderResult& result() { return result_; }
+  const std::vector<RenderedClip>& clips() const { return rendered_; }
 
  private:
-  long long samples_for_frames(long long f) const {
-    return av_rescale_q(f, av_inv_q(fps_), AVRational{1, opt_.audio_rate});
-  }
-
   static void fill_black(AVFrame* f) {
     for (int y = 0; y < f->height; ++y) std::memset(f->data[0] + y * f->linesize[0], 16, static_cast<size_t>(f->width));
     for (int y = 0; y < f->height / 2; ++y) {
@@ -129,82 +139,252 @@ class Renderer {
     }
   }
 
-  // Scales `src` into the canvas, letterboxed to keep its aspect ratio.
-  Status convert_frame(Source& s, const AVFrame* src) {
-    AVRational sar = src->sample_aspect_ratio.num > 0 ? src->sample_aspect_ratio : AVRational{1, 1};
-    double src_aspect = src->width * av_q2d(sar) / src->height;
-    int w = width_, h = height_;
-    if (src_aspect > static_cast<double>(width_) / height_) {
-      h = std::min(height_, static_cast<int>(std::lround(width_ / src_aspect)) & ~1);
-    } else {
-      w = std::min(width_, static_cast<int>(std::lround(height_ * src_aspect)) & ~1);
-    }
-    if (!s.sws || s.sws_w != src->width || s.sws_h != src->height || s.sws_fmt != src->format) {
-      s.sws.reset(sws_getContext(src->width, src->height, static_cast<AVPixelFormat>(src->format), w, h,
-                                 AV_PIX_FMT_YUV420P, SWS_BICUBIC, nullptr, nullptr, nullptr));
-      if (!s.sws) return bad_media(s.path + ": cannot convert its picture format");
-      s.sws_w = src->width;
-      s.sws_h = src->height;
-      s.sws_fmt = src->format;
-      fill_black(canvas_.get());
-    }
-    int err = av_frame_make_writable(canvas_.get());
-    if (err < 0) return av_status(err, "frame buffer");
-    if (w != width_ || h != height_) fill_black(canvas_.get());
-    const int x0 = ((width_ - w) / 2) & ~1, y0 = ((height_ - h) / 2) & ~1;
-    uint8_t* dst[4] = {canvas_->data[0] + y0 * canvas_->linesize[0] + x0,
-                       canvas_->data[1] + (y0 / 2) * canvas_->linesize[1] + x0 / 2,
-                       canvas_->data[2] + (y0 / 2) * canvas_->linesize[2] + x0 / 2, nullptr};
-    sws_scale(s.sws.get(), src->data, src->linesize, 0, src->height, dst, canvas_->linesize);
-    return {};
+  long long samples_for_frames(long long f) const {
+    return av_rescale_q(f, av_inv_q(fps_), AVRational{1, opt_.audio_rate});
   }
 
-  Status emit_canvas() {
+  bool put(Piece p) {
+    if (stopped_) return false;
+    if (!out_->put(std::move(p))) stopped_ = true;
+    return !stopped_;
+  }
+
+  // ---- pictures -----------------------------------------------------------
+
+  // Sends the current picture as the next output frame.
+  Status emit_picture() {
     if (stop_requested(opt_.cancel)) return cancelled("rendering stopped on request; no output written");
-    canvas_->pts = frames_written_++;
-    SF_RETURN_IF_ERROR(encode_video(canvas_.get()));
-    // Two AAC frames per picture outpace the audio at 24 fps and up, so the
-    // previous clip's queued audio is done within this one (at lower rates
-    // the rest waits for finish()).
-    for (int k = 0; k < 2 && av_audio_fifo_size(fifo_.get()) >= writer_->audio_frame_size(); ++k) {
-      SF_RETURN_IF_ERROR(encode_audio_frame(writer_->audio_frame_size()));
-    }
-    if (progress_) progress_(static_cast<double>(frames_written_) / av_q2d(fps_), total_seconds_);
+    FramePtr p(av_frame_clone(last_ != nullptr ? last_.get() : black_.get()));
+    if (!p) return internal_error("out of memory for a picture");
+    p->pts = frames_out_++;
+    // Decoder hints would steer the encoder: a source I-frame is no reason
+    // for an output keyframe, and the output is progressive.
+    p->pict_type = AV_PICTURE_TYPE_NONE;
+    p->key_frame = 0;
+    p->interlaced_frame = 0;
+    ++emitted_;
+    put(Piece{std::move(p), {}, {}});
     return {};
   }
 
-  Status encode_video(const AVFrame* f) { return writer_->write_video(f); }
+  // Emits output frames whose time is before file time `t` with the current picture.
+  Status emit_until(double t) {
+    const double fps = av_q2d(fps_);
+    while (!stopped_ && emitted_ < nframes_ && clip_.start + static_cast<double>(emitted_) / fps < t - 1e-6) {
+      SF_RETURN_IF_ERROR(emit_picture());
+    }
+    return {};
+  }
 
+  // The filter chain for pictures shaped like `f`: deinterlace, turn
+  // upright, scale into the output keeping the display aspect, pad to the
+  // output size, yuv420p.
+  std::string filter_chain(Source& s, const AVFrame* f) const {
+    std::string chain;
+    auto add = [&](const std::string& filter) { chain += (chain.empty() ? "" : ",") + filter; };
+    if (s.interlaced || f->interlaced_frame != 0) {
+      // deint=interlaced leaves progressive frames of a mixed stream alone.
+      add(s.interlaced ? "bwdif=mode=send_frame:deint=all" : "bwdif=mode=send_frame:deint=interlaced");
+    }
+    AVRational sar = f->sample_aspect_ratio.num > 0 ? f->sample_aspect_ratio : AVRational{1, 1};
+    int dw = f->width, dh = f->height;
+    if (s.rotation == 90 || s.rotation == 270) {
+      add(s.rotation == 90 ? "transpose=clock" : "transpose=cclock");
+      std::swap(dw, dh);
+      sar = av_inv_q(sar);
+    } else if (s.rotation == 180) {
+      add("hflip");
+      add("vflip");
+    }
+    const double aspect = dw * av_q2d(sar) / dh;
+    int w = width_, h = height_;
+    if (aspect > static_cast<double>(width_) / height_) {
+      h = std::clamp(static_cast<int>(std::lround(width_ / aspect)) & ~1, 2, height_);
+    } else {
+      w = std::clamp(static_cast<int>(std::lround(height_ * aspect)) & ~1, 2, width_);
+    }
+    // scale passes frames through untouched when nothing changes.
+    add("scale=" + std::to_string(w) + ":" + std::to_string(h) + ":flags=bicubic");
+    add("setsar=1");
+    if (w != width_ || h != height_) {
+      add("pad=" + std::to_string(width_) + ":" + std::to_string(height_) + ":" + std::to_string(((width_ - w) / 2) & ~1) +
+          ":" + std::to_string(((height_ - h) / 2) & ~1) + ":black");
+    }
+    add("format=yuv420p");
+    return chain;
+  }
 
-  // Places converted samples at their time inside the clip's buffer.
-  void place_audio(const float* const* planes, int n, double t_first, double clip_start) {
-    auto pos = static_cast<long long>(std::llround((t_first - clip_start) * opt_.audio_rate));
-    const auto len = static_cast<long long>(clip_audio_[0].size());
-    for (int c = 0; c < 2; ++c) {
-      for (int i = 0; i < n; ++i) {
-        long long p = pos + i;
-        if (p >= 0 && p < len) clip_audio_[static_cast<size_t>(c)][static_cast<size_t>(p)] = planes[c][i];
+  Status build_graph(Source& s, const AVFrame* f) {
+    s.graph.reset(avfilter_graph_alloc());
+    if (!s.graph) return internal_error("out of memory for a filter graph");
+    // The cutting thread already runs beside the encoder; filters stay on it.
+    s.graph->nb_threads = 1;
+    const AVRational tb = s.fmt->streams[s.vstream]->time_base;
+    const AVRational sar = f->sample_aspect_ratio.num > 0 ? f->sample_aspect_ratio : AVRational{1, 1};
+    const std::string args = "video_size=" + std::to_string(f->width) + "x" + std::to_string(f->height) +
+                             ":pix_fmt=" + std::to_string(f->format) + ":time_base=" + std::to_string(tb.num) +
+                             "/" + std::to_string(tb.den) + ":pixel_aspect=" + std::to_string(sar.num) + "/" +
+                             std::to_string(sar.den);
+    int err = avfilter_graph_create_filter(&s.graph_in, avfilter_get_by_name("buffer"), "in", args.c_str(), nullptr,
+                                           s.graph.get());
+    if (err < 0) return av_status(err, s.path + ": picture filter input");
+    err = avfilter_graph_create_filter(&s.graph_out, avfilter_get_by_name("buffersink"), "out", nullptr, nullptr,
+                                       s.graph.get());
+    if (err < 0) return av_status(err, s.path + ": picture filter output");
+    const std::string chain = filter_chain(s, f);
+    FilterInOutPtr outputs(avfilter_inout_alloc()), inputs(avfilter_inout_alloc());
+    if (!outputs || !inputs) return internal_error("out of memory for a filter graph");
+    outputs->name = av_strdup("in");
+    outputs->filter_ctx = s.graph_in;
+    inputs->name = av_strdup("out");
+    inputs->filter_ctx = s.graph_out;
+    AVFilterInOut* in_raw = inputs.release();
+    AVFilterInOut* out_raw = outputs.release();
+    err = avfilter_graph_parse_ptr(s.graph.get(), chain.c_str(), &in_raw, &out_raw, nullptr);
+    avfilter_inout_free(&in_raw);
+    avfilter_inout_free(&out_raw);
+    if (err < 0) return av_status(err, s.path + ": picture filters '" + chain + "'");
+    err = avfilter_graph_config(s.graph.get(), nullptr);
+    if (err < 0) return av_status(err, s.path + ": picture filters '" + chain + "'");
+    s.graph_w = f->width;
+    s.graph_h = f->height;
+    s.graph_fmt = f->format;
+    s.graph_sar = sar;
+    SF_LOG_DEBUG("{}: picture filters {}", s.path, chain);
+    return {};
+  }
+
+  // Takes what the filter graph has ready and places it on the output's grid.
+  Status pull_pictures(Source& s) {
+    const AVRational tb = av_buffersink_get_time_base(s.graph_out);
+    for (;;) {
+      FramePtr p = make_frame();
+      int err = av_buffersink_get_frame(s.graph_out, p.get());
+      if (err == AVERROR(EAGAIN) || err == AVERROR_EOF) return {};
+      if (err < 0) return av_status(err, s.path + ": filtering pictures");
+      if (video_done_) continue;
+      const double t = p->pts == AV_NOPTS_VALUE ? clip_.start : s.file_time(p->pts, tb);
+      // Output frame k shows the last source frame at or before its time.
+      if (last_ != nullptr) SF_RETURN_IF_ERROR(emit_until(t));
+      if (emitted_ >= nframes_) {
+        video_done_ = true;
+        continue;
+      }
+      last_ = std::move(p);
+      have_picture_ = true;
+    }
+  }
+
+  // Ends the graph's input so frames it holds back (deinterlacing looks one
+  // frame ahead) come out; the graph is rebuilt for the next frame.
+  Status close_graph(Source& s) {
+    if (!s.graph) return {};
+    int err = av_buffersrc_add_frame_flags(s.graph_in, nullptr, 0);
+    if (err < 0 && err != AVERROR_EOF) return av_status(err, s.path + ": filtering pictures");
+    SF_RETURN_IF_ERROR(pull_pictures(s));
+    s.graph.reset();
+    s.graph_in = s.graph_out = nullptr;
+    return {};
+  }
+
+  Status on_video(Source& s, AVFrame* f) {
+    int64_t ts = f->best_effort_timestamp != AV_NOPTS_VALUE ? f->best_effort_timestamp : f->pts;
+    if (ts == AV_NOPTS_VALUE && last_video_ts_ != AV_NOPTS_VALUE) {
+      ts = last_video_ts_ + std::max<int64_t>(1, f->pkt_duration);
+    }
+    last_video_ts_ = ts;
+    f->pts = ts;
+    const AVRational sar = f->sample_aspect_ratio.num > 0 ? f->sample_aspect_ratio : AVRational{1, 1};
+    if (s.graph && (f->width != s.graph_w || f->height != s.graph_h || f->format != s.graph_fmt ||
+                    av_cmp_q(sar, s.graph_sar) != 0)) {
+      SF_RETURN_IF_ERROR(close_graph(s));  // the picture changed shape mid-stream
+    }
+    if (!s.graph) SF_RETURN_IF_ERROR(build_graph(s, f));
+    int err = av_buffersrc_add_frame_flags(s.graph_in, f, AV_BUFFERSRC_FLAG_KEEP_REF);
+    if (err < 0) return av_status(err, s.path + ": filtering pictures");
+    return pull_pictures(s);
+  }
+
+  // ---- sound --------------------------------------------------------------
+
+  // Appends up to `n` samples (nullptr planes: silence) to the clip's audio,
+  // fading at the clip's edges, and hands them on.
+  void append_audio(const float* l, const float* r, long long n) {
+    n = std::min(n, alen_ - apos_);
+    if (n <= 0) return;
+    Piece p;
+    p.left.assign(static_cast<size_t>(n), 0.0f);
+    p.right.assign(static_cast<size_t>(n), 0.0f);
+    if (l != nullptr) {
+      std::copy(l, l + n, p.left.begin());
+      std::copy(r, r + n, p.right.begin());
+      const long long fade = std::min(alen_ / 2, static_cast<long long>(opt_.fade * opt_.audio_rate));
+      for (long long i = 0; i < n; ++i) {
+        const long long at = apos_ + i;
+        const long long edge = std::min(at, alen_ - 1 - at);
+        if (edge < fade) {
+          const float g = static_cast<float>(edge) / static_cast<float>(fade);
+          p.left[static_cast<size_t>(i)] *= g;
+          p.right[static_cast<size_t>(i)] *= g;
+        }
       }
     }
+    apos_ += n;
+    put(std::move(p));
   }
 
-  Status convert_audio(Source& s, const AVFrame* f, double clip_start) {
-    if (!s.swr) {
+  // Places converted samples that start at file time `t_first`: by their
+  // timestamp, except that a gap or overlap within the tolerance is closed,
+  // so resampling (44.1 -> 48 kHz) never leaves rounding holes.
+  void place_audio(const float* l, const float* r, long long n, double t_first) {
+    long long at = std::llround((t_first - clip_.start) * opt_.audio_rate);
+    const long long tolerance = opt_.audio_rate / 200;  // 5 ms
+    if (std::llabs(at - apos_) <= tolerance) at = apos_;
+    if (at > apos_) {
+      append_audio(nullptr, nullptr, at - apos_);  // a hole in the source: silence as long as the hole
+    } else if (at < apos_) {
+      const long long skip = apos_ - at;  // already covered (or before the clip)
+      if (skip >= n) return;
+      l += skip;
+      r += skip;
+      n -= skip;
+    }
+    append_audio(l, r, n);
+  }
+
+  Status on_audio(Source& s, const AVFrame* f) {
+    AVChannelLayout layout{};
+    if (f->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC || f->ch_layout.nb_channels == 0) {
+      av_channel_layout_default(&layout, std::max(1, f->ch_layout.nb_channels));
+    } else {
+      av_channel_layout_copy(&layout, &f->ch_layout);
+    }
+    // Joined captures change format mid-stream: follow the frames, not the
+    // decoder's first guess.
+    if (!s.swr || f->sample_rate != s.swr_rate || f->format != s.swr_fmt ||
+        av_channel_layout_compare(&layout, &s.swr_layout) != 0) {
       AVChannelLayout stereo = AV_CHANNEL_LAYOUT_STEREO;
       SwrContext* raw = nullptr;
-      int err = swr_alloc_set_opts2(&raw, &stereo, AV_SAMPLE_FMT_FLTP, opt_.audio_rate, &s.adec->ch_layout,
-                                    s.adec->sample_fmt, s.adec->sample_rate, 0, nullptr);
-      if (err < 0) return av_status(err, s.path + ": audio resampler");
-      s.swr.reset(raw);
-      err = swr_init(s.swr.get());
-      if (err < 0) return av_status(err, s.path + ": audio resampler");
+      int err = swr_alloc_set_opts2(&raw, &stereo, AV_SAMPLE_FMT_FLTP, opt_.audio_rate, &layout,
+                                    static_cast<AVSampleFormat>(f->format), f->sample_rate, 0, nullptr);
+      if (err >= 0) {
+        s.swr.reset(raw);
+        err = swr_init(s.swr.get());
+      }
+      if (err < 0) {
+        av_channel_layout_uninit(&layout);
+        return av_status(err, s.path + ": audio resampler");
+      }
+      s.swr_rate = f->sample_rate;
+      s.swr_fmt = f->format;
+      av_channel_layout_uninit(&s.swr_layout);
+      av_channel_layout_copy(&s.swr_layout, &layout);
     }
+    av_channel_layout_uninit(&layout);
     const AVRational tb = s.fmt->streams[s.astream]->time_base;
     int64_t ts = f->best_effort_timestamp != AV_NOPTS_VALUE ? f->best_effort_timestamp : f->pts;
-    if (ts == AV_NOPTS_VALUE) ts = 0;
     // Samples still inside the resampler come out first; date them back.
     const int64_t delay = swr_get_delay(s.swr.get(), opt_.audio_rate);
-    const double t_first = static_cast<double>(ts) * av_q2d(tb) - static_cast<double>(delay) / opt_.audio_rate;
     const int cap = swr_get_out_samples(s.swr.get(), f->nb_samples);
     resample_buf_[0].resize(static_cast<size_t>(std::max(cap, 1)));
     resample_buf_[1].resize(static_cast<size_t>(std::max(cap, 1)));
@@ -212,73 +392,128 @@ class Renderer {
                         reinterpret_cast<uint8_t*>(resample_buf_[1].data())};
     int got = swr_convert(s.swr.get(), outp, cap, const_cast<const uint8_t**>(f->extended_data), f->nb_samples);
     if (got < 0) return av_status(got, s.path + ": converting audio");
-    const float* planes[2] = {resample_buf_[0].data(), resample_buf_[1].data()};
-    place_audio(planes, got, t_first, clip_start);
+    // No timestamp: the samples follow on from the last ones.
+    const double t_first = ts == AV_NOPTS_VALUE
+                               ? clip_.start + static_cast<double>(apos_) / opt_.audio_rate
+                               : s.file_time(ts, tb) - static_cast<double>(delay) / opt_.audio_rate;
+    place_audio(resample_buf_[0].data(), resample_buf_[1].data(), got, t_first);
+    if (s.vstream < 0) SF_RETURN_IF_ERROR(emit_black_with_audio());
     return {};
   }
 
-  // Decodes the clip's range: emits exactly `nframes` frames and fills the
-  // clip's audio buffer.
-  Status decode_range(Source& s, const RenderClip& clip, long long nframes) {
+  // Audio-only inputs: pictures keep pace with the sound so the muxer never
+  // has to hold a long run of audio waiting for video.
+  Status emit_black_with_audio() {
     const double fps = av_q2d(fps_);
+    while (!stopped_ && emitted_ < nframes_ &&
+           static_cast<double>(emitted_) / fps <= static_cast<double>(apos_) / opt_.audio_rate) {
+      SF_RETURN_IF_ERROR(emit_picture());
+    }
+    return {};
+  }
+
+  // ---- one clip -----------------------------------------------------------
+
+  // Positions the demuxer at file time `t` or the nearest point before it.
+  Status seek_to_time(Source& s, double t) {
+    int err = 0;
+    if (t <= 0 && (s.fmt->iformat->flags & AVFMT_NO_BYTE_SEEK) == 0) {
+      // The true start: a timestamp search can land past the first keyframe
+      // when streams start at different times.
+      err = av_seek_frame(s.fmt.get(), -1, 0, AVSEEK_FLAG_BYTE);
+    } else {
+      const int seek_stream = s.vstream >= 0 ? s.vstream : s.astream;
+      const AVRational stb = s.fmt->streams[seek_stream]->time_base;
+      const int64_t target = static_cast<int64_t>(std::floor((t + s.origin) / av_q2d(stb)));
+      err = av_seek_frame(s.fmt.get(), seek_stream, target, AVSEEK_FLAG_BACKWARD);
+    }
+    if (err < 0) {
+      err = av_seek_frame(s.fmt.get(), -1, s.fmt->start_time != AV_NOPTS_VALUE ? s.fmt->start_time : 0,
+                          AVSEEK_FLAG_BACKWARD);  // unseekable: rewind
+    }
+    if (err < 0) return av_status(err, s.path + ": seeking");
+    return {};
+  }
+
+  // File time of the first video keyframe from the demuxer's position, or
+  // +infinity when none comes before `limit`.
+  Result<double> first_keyframe(Source& s, double limit) {
+    const AVRational vtb = s.fmt->streams[s.vstream]->time_base;
+    PacketPtr pkt = make_packet();
+    for (int n = 0; n < 100000; ++n) {
+      int err = av_read_frame(s.fmt.get(), pkt.get());
+      if (err == AVERROR_EOF) break;
+      if (err < 0) return av_status(err, s.path + ": reading");
+      const int64_t ts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
+      const bool video = pkt->stream_index == s.vstream;
+      const bool key = (pkt->flags & AV_PKT_FLAG_KEY) != 0;
+      av_packet_unref(pkt.get());
+      if (!video || ts == AV_NOPTS_VALUE) continue;
+      const double t = s.file_time(ts, vtb);
+      if (key) return t;
+      if (t > limit) break;
+    }
+    return HUGE_VAL;
+  }
+
+  Status seek(Source& s, double start) {
     // MP4/MOV seeks every stream to the chosen keyframe's time by its index,
     // so audio is there from that time; other containers seek to a file
     // position, and audio stored ahead of the keyframe needs a margin.
+    // Without an index (MPEG-TS) the position found may also be past the
+    // keyframe the start needs; then the margin grows until one is before it.
     const bool indexed = std::strstr(s.fmt->iformat->name, "mov") != nullptr;
-    const double seek_to = std::max(0.0, clip.start - (indexed ? 0.0 : 0.5));
-    const int seek_stream = s.vstream >= 0 ? s.vstream : s.astream;
-    const AVRational stb = s.fmt->streams[seek_stream]->time_base;
-    int64_t target = av_rescale_q(static_cast<int64_t>(seek_to * AV_TIME_BASE), AV_TIME_BASE_Q, stb);
-    int err = av_seek_frame(s.fmt.get(), seek_stream, target, AVSEEK_FLAG_BACKWARD);
-    if (err < 0) err = av_seek_frame(s.fmt.get(), -1, 0, AVSEEK_FLAG_BACKWARD);  // unseekable: rewind
-    if (err < 0) return av_status(err, s.path + ": seeking");
+    double margin = indexed ? 0.0 : 0.5;
+    for (int attempt = 0;; ++attempt) {
+      const double seek_to = std::max(0.0, start - margin);
+      SF_RETURN_IF_ERROR(seek_to_time(s, seek_to));
+      if (indexed || s.vstream < 0 || attempt == 5) break;
+      SF_ASSIGN_OR_RETURN(double key, first_keyframe(s, start + 1.0));
+      if (key <= start + 1e-3 || seek_to <= 0) {
+        SF_RETURN_IF_ERROR(seek_to_time(s, seek_to));
+        break;
+      }
+      margin = margin * 4 + 1;
+    }
     if (s.vdec) avcodec_flush_buffers(s.vdec.get());
     if (s.adec) avcodec_flush_buffers(s.adec.get());
     s.swr.reset();
+    s.graph.reset();
+    s.graph_in = s.graph_out = nullptr;
+    return {};
+  }
 
-    long long emitted = 0;
-    bool have_frame = false;
-    bool video_done = s.vstream < 0, audio_done = s.astream < 0;
-    FramePtr frame = make_frame();
+  Status cut(Source& s, const RenderClip& clip) {
+    clip_ = clip;
+    const long long f0 = frames_out_;
+    nframes_ = std::max<long long>(1, std::llround((clip.end - clip.start) * av_q2d(fps_)));
+    // Audio length follows the frames, so sync never drifts.
+    alen_ = samples_for_frames(f0 + nframes_) - samples_for_frames(f0);
+    apos_ = 0;
+    emitted_ = 0;
+    last_.reset();
+    have_picture_ = false;
+    last_video_ts_ = AV_NOPTS_VALUE;
+    video_done_ = s.vstream < 0;
+    bool audio_done = s.astream < 0;
+    SF_RETURN_IF_ERROR(seek(s, clip.start));
+
     const AVRational vtb = s.vstream >= 0 ? s.fmt->streams[s.vstream]->time_base : AVRational{1, 1};
-
-    // Emits output frames whose time is before `t` using the current canvas.
-    auto emit_until = [&](double t) -> Status {
-      while (emitted < nframes && clip.start + static_cast<double>(emitted) / fps < t - 1e-6) {
-        SF_RETURN_IF_ERROR(emit_canvas());
-        ++emitted;
-      }
-      return {};
-    };
-
-    auto on_video = [&](AVFrame* f) -> Status {
-      int64_t ts = f->best_effort_timestamp != AV_NOPTS_VALUE ? f->best_effort_timestamp : f->pts;
-      double t = ts == AV_NOPTS_VALUE ? clip.start : static_cast<double>(ts) * av_q2d(vtb);
-      // Output frame k shows the last source frame at or before its time.
-      if (have_frame) SF_RETURN_IF_ERROR(emit_until(t));
-      if (emitted >= nframes) {
-        video_done = true;
-        return {};
-      }
-      SF_RETURN_IF_ERROR(convert_frame(s, f));
-      have_frame = true;
-      return {};
-    };
-
+    const AVRational atb = s.astream >= 0 ? s.fmt->streams[s.astream]->time_base : AVRational{1, 1};
+    FramePtr frame = make_frame();
     auto drain = [&](AVCodecContext* dec, bool video) -> Status {
       for (;;) {
         int e = avcodec_receive_frame(dec, frame.get());
         if (e == AVERROR(EAGAIN) || e == AVERROR_EOF) return {};
         if (e < 0) return av_status(e, s.path + ": decoding");
         if (video) {
-          if (!video_done) SF_RETURN_IF_ERROR(on_video(frame.get()));
+          if (!video_done_) SF_RETURN_IF_ERROR(on_video(s, frame.get()));
         } else if (!audio_done) {
           int64_t ts = frame->best_effort_timestamp != AV_NOPTS_VALUE ? frame->best_effort_timestamp : frame->pts;
-          double t = ts == AV_NOPTS_VALUE ? 0 : static_cast<double>(ts) * av_q2d(s.fmt->streams[s.astream]->time_base);
-          if (t >= clip.end + 0.1) {
+          if ((ts != AV_NOPTS_VALUE && s.file_time(ts, atb) >= clip.end + 0.1) || apos_ >= alen_) {
             audio_done = true;
           } else {
-            SF_RETURN_IF_ERROR(convert_audio(s, frame.get(), clip.start));
+            SF_RETURN_IF_ERROR(on_audio(s, frame.get()));
           }
         }
         av_frame_unref(frame.get());
@@ -286,11 +521,12 @@ class Renderer {
     };
 
     PacketPtr pkt = make_packet();
-    while (!(video_done && audio_done)) {
+    int err = 0;
+    while (!(video_done_ && audio_done) && !stopped_) {
       err = av_read_frame(s.fmt.get(), pkt.get());
       if (err == AVERROR_EOF) break;
       if (err < 0) return av_status(err, s.path + ": reading");
-      const bool is_v = pkt->stream_index == s.vstream && !video_done;
+      const bool is_v = pkt->stream_index == s.vstream && !video_done_;
       const bool is_a = pkt->stream_index == s.astream && !audio_done;
       if (is_v || is_a) {
         AVCodecContext* dec = is_v ? s.vdec.get() : s.adec.get();
@@ -300,7 +536,7 @@ class Renderer {
           // 0.2 s before the start decode fully, so the frame on screen at
           // the start is always there.
           const int64_t pts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
-          const bool preroll = pts != AV_NOPTS_VALUE && static_cast<double>(pts) * av_q2d(vtb) < clip.start - 0.2;
+          const bool preroll = pts != AV_NOPTS_VALUE && s.file_time(pts, vtb) < clip.start - 0.2;
           dec->skip_frame = preroll ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
         }
         int e = avcodec_send_packet(dec, pkt.get());
@@ -311,9 +547,10 @@ class Renderer {
         av_packet_unref(pkt.get());
       }
     }
-    // End of file (or both done): flush decoders for what they still hold.
+    if (stopped_) return {};
+    // End of file: the decoders still hold frames.
     if (err == AVERROR_EOF) {
-      if (s.vdec && !video_done) {
+      if (s.vdec && !video_done_) {
         avcodec_send_packet(s.vdec.get(), nullptr);
         SF_RETURN_IF_ERROR(drain(s.vdec.get(), true));
       }
@@ -322,49 +559,99 @@ class Renderer {
         SF_RETURN_IF_ERROR(drain(s.adec.get(), false));
       }
     }
-    if (!have_frame && s.vstream >= 0) {
+    if (!video_done_) SF_RETURN_IF_ERROR(close_graph(s));
+    if (!have_picture_ && s.vstream >= 0) {
       SF_LOG_WARN("{}: no picture between {:.2f} s and {:.2f} s; rendering black", s.path, clip.start, clip.end);
     }
-    if (!have_frame) fill_black(canvas_.get());
-    // Hold the last picture to the clip's end (or black for audio-only).
-    while (emitted < nframes) {
-      SF_RETURN_IF_ERROR(emit_canvas());
-      ++emitted;
-    }
-    if (s.vdec) avcodec_flush_buffers(s.vdec.get());
-    if (s.adec) avcodec_flush_buffers(s.adec.get());
+    // The clip's sound is exactly as long as its frames: silence fills what
+    // the source lacks.
+    append_audio(nullptr, nullptr, alen_ - apos_);
+    // Hold the last picture to the clip's end (black for audio-only).
+    while (!stopped_ && emitted_ < nframes_) SF_RETURN_IF_ERROR(emit_picture());
+    last_.reset();
+
+    RenderedClip rc;
+    rc.output_start = static_cast<double>(f0) / av_q2d(fps_);
+    rc.output_end = static_cast<double>(f0 + nframes_) / av_q2d(fps_);
+    rc.frames = nframes_;
+    rendered_.push_back(rc);
     return {};
   }
 
-  Status push_audio() {
-    auto& ch = clip_audio_;
-    const size_t n = ch[0].size();
-    const auto fade = std::min(n / 2, static_cast<size_t>(opt_.fade * opt_.audio_rate));
-    for (size_t i = 0; i < fade; ++i) {
-      const float g = static_cast<float>(i) / static_cast<float>(fade);
-      for (auto& c : ch) {
-        c[i] *= g;
-        c[n - 1 - i] *= g;
+  const RenderOptions& opt_;
+  const int width_, height_;
+  const AVRational fps_;
+  BoundedQueue<Piece>* out_;
+  bool stopped_ = false;  // the consumer closed the queue
+  FramePtr black_;
+  std::vector<RenderedClip> rendered_;
+  long long frames_out_ = 0;
+
+  // The clip being cut.
+  RenderClip clip_;
+  long long nframes_ = 0, emitted_ = 0;
+  long long alen_ = 0, apos_ = 0;  // the clip's samples: due, appended so far
+  FramePtr last_;                  // the picture on screen (filtered), or null
+  bool have_picture_ = false;
+  bool video_done_ = false;
+  int64_t last_video_ts_ = AV_NOPTS_VALUE;
+  std::vector<float> resample_buf_[2];
+};
+
+// Encodes what the cutter produces. Runs on the calling thread.
+class Encoder {
+ public:
+  Encoder(const RenderOptions& o, const RenderProgressFn& p) : opt_(o), progress_(p) {}
+
+  Status open(const std::string& tmp, int w, int h, AVRational fps) {
+    fps_ = fps;
+    Mp4WriterOptions wo;
+    wo.width = w;
+    wo.height = h;
+    wo.fps = fps;
+    wo.encoder = opt_.encoder;
+    wo.cpu_only = opt_.cpu_only;
+    wo.audio_rate = opt_.audio_rate;
+    wo.audio_bitrate = opt_.audio_bitrate;
+    SF_ASSIGN_OR_RETURN(writer_, Mp4Writer::open(tmp, wo));
+    fifo_.reset(av_audio_fifo_alloc(AV_SAMPLE_FMT_FLTP, 2, writer_->audio_frame_size() * 4));
+    if (!fifo_) return internal_error("out of memory for the audio queue");
+    return {};
+  }
+
+  const EncoderChoice& choice() const { return writer_->encoder(); }
+  long long frames() const { return frames_; }
+
+  Status consume(Piece& p, double total) {
+    if (p.picture) {
+      if (stop_requested(opt_.cancel)) return cancelled("rendering stopped on request; no output written");
+      SF_RETURN_IF_ERROR(writer_->write_video(p.picture.get()));
+      ++frames_;
+      if (progress_) progress_(static_cast<double>(frames_) / av_q2d(fps_), total);
+    }
+    if (!p.left.empty()) {
+      void* planes[2] = {p.left.data(), p.right.data()};
+      const int n = static_cast<int>(p.left.size());
+      if (av_audio_fifo_write(fifo_.get(), planes, n) < n) return internal_error("out of memory for audio");
+      // Encoded as it arrives, between pictures, so the AAC encoder never
+      // runs alone while the video encoder's threads sit idle.
+      while (av_audio_fifo_size(fifo_.get()) >= writer_->audio_frame_size()) {
+        SF_RETURN_IF_ERROR(encode_audio_frame(writer_->audio_frame_size()));
       }
     }
-    void* planes[2] = {ch[0].data(), ch[1].data()};
-    if (av_audio_fifo_write(fifo_.get(), planes, static_cast<int>(n)) < static_cast<int>(n)) {
-      return internal_error("audio buffer full");
-    }
-    // Encoded a little at a time by emit_canvas(): all at once here, the AAC
-    // encoder would run alone while the video encoder's threads sit idle.
     return {};
   }
 
-  Status flush_audio(bool final) {
-    const int fs = writer_->audio_frame_size();
-    while (av_audio_fifo_size(fifo_.get()) >= fs || (final && av_audio_fifo_size(fifo_.get()) > 0)) {
-      SF_RETURN_IF_ERROR(encode_audio_frame(std::min(fs, av_audio_fifo_size(fifo_.get()))));
+  Status finish() {
+    while (av_audio_fifo_size(fifo_.get()) > 0) {
+      SF_RETURN_IF_ERROR(encode_audio_frame(std::min(writer_->audio_frame_size(), av_audio_fifo_size(fifo_.get()))));
     }
-    if (final) SF_RETURN_IF_ERROR(encode_audio(nullptr));
+    SF_RETURN_IF_ERROR(writer_->finish());
+    writer_.reset();
     return {};
   }
 
+ private:
   // Encodes the next `n` queued samples as one AAC frame.
   Status encode_audio_frame(int n) {
     FramePtr f = make_frame();
@@ -378,47 +665,37 @@ class Renderer {
     av_audio_fifo_read(fifo_.get(), reinterpret_cast<void**>(f->data), n);
     f->pts = samples_sent_;
     samples_sent_ += n;
-    SF_RETURN_IF_ERROR(encode_audio(f.get()));
-    return {};
+    return writer_->write_audio(f.get());
   }
-
-  Status encode_audio(const AVFrame* f) { return writer_->write_audio(f); }
-
 
   const RenderOptions& opt_;
   const RenderProgressFn& progress_;
   std::unique_ptr<Mp4Writer> writer_;
   AudioFifoPtr fifo_;
-  FramePtr canvas_;
-  int width_ = 0, height_ = 0;
   AVRational fps_{30, 1};
-  long long frames_written_ = 0;
+  long long frames_ = 0;
   long long samples_sent_ = 0;
-  double total_seconds_ = 0;
-  std::vector<std::vector<float>> clip_audio_;
-  std::vector<float> resample_buf_[2];
-  RenderResult result_;
 };
 
-// Output profile from the options or the first input that has video.
+// Output profile from the options or the first input that has video: its
+// displayed (upright) size and its frame rate.
 Status choose_profile(const std::vector<RenderClip>& clips, const RenderOptions& o, int* w, int* h,
                       AVRational* fps) {
   *w = o.width;
   *h = o.height;
   *fps = o.fps > 0 ? av_d2q(o.fps, 100000) : AVRational{0, 1};
-  if ((*w == 0 || *h == 0 || fps->num == 0)) {
+  if (*w == 0 || *h == 0 || fps->num == 0) {
     for (const auto& c : clips) {
-      SF_ASSIGN_OR_RETURN(InputFormatPtr fmt, open_input(c.path));
-      int v = av_find_best_stream(fmt.get(), AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
-      if (v < 0 || (fmt->streams[v]->disposition & AV_DISPOSITION_ATTACHED_PIC) != 0) continue;
-      const AVStream* st = fmt->streams[v];
+      SF_ASSIGN_OR_RETURN(MediaInfo info, probe(c.path));
+      const StreamInfo* v = info.video();
+      if (v == nullptr) continue;
       if (*w == 0 || *h == 0) {
-        *w = st->codecpar->width;
-        *h = st->codecpar->height;
+        *w = v->display_width;
+        *h = v->display_height;
       }
       if (fps->num == 0) {
-        *fps = st->avg_frame_rate.num > 0 ? st->avg_frame_rate : st->r_frame_rate;
-        if (fps->num <= 0 || av_q2d(*fps) > 240) *fps = AVRational{30, 1};
+        *fps = av_d2q(v->fps, 100000);
+        if (fps->num <= 0 || v->fps > 240 || v->fps < 1) *fps = AVRational{30, 1};
       }
       break;
     }
@@ -458,27 +735,51 @@ Result<RenderResult> render(const std::vector<RenderClip>& clips, const std::str
   SF_RETURN_IF_ERROR(choose_profile(clips, options, &w, &h, &fps));
 
   const std::string tmp = temporary_name_for(output);
-  Renderer r(options, progress);
-  r.set_total(total);
-  Status st = r.open_output(tmp, w, h, fps);
-  std::unique_ptr<Source> src;
-  for (size_t i = 0; st.ok() && i < clips.size(); ++i) {
-    if (!src || src->path != clips[i].path) {
-      auto s = open_source(clips[i].path);
-      if (!s.ok()) {
-        st = s.status();
-        break;
+  Encoder enc(options, progress);
+  Status st = enc.open(tmp, w, h, fps);
+  RenderResult result;
+  if (st.ok()) {
+    // Decoding runs a bounded queue ahead of the encoder, so seeks and
+    // decoder restarts at clip boundaries overlap with encoding.
+    BoundedQueue<Piece> queue(kQueuePieces);
+    Cutter cutter(options, w, h, fps, &queue);
+    Status cut_status;
+    std::thread cutting([&] {
+      // An exception must not escape the thread (that would end the process).
+      try {
+        cut_status = cutter.run(clips);
+      } catch (const std::bad_alloc&) {
+        cut_status = internal_error("out of memory while cutting the clips");
+      } catch (const std::exception& e) {
+        cut_status = internal_error(std::string("cutting the clips: ") + e.what());
       }
-      src = std::move(s).value();
+      queue.close();
+    });
+    while (auto piece = queue.get()) {
+      if (!st.ok()) continue;
+      st = enc.consume(*piece, total);
+      if (!st.ok()) queue.close();  // stops the cutter; what is queued is dropped
     }
-    st = r.render_clip(*src, clips[i]);
+    cutting.join();
+    if (st.ok()) st = cut_status;
+    if (st.ok()) {
+      result.clips = cutter.clips();
+      result.encoder = enc.choice().name;
+      result.preset = enc.choice().preset;
+      result.frames = enc.frames();
+      st = enc.finish();
+    }
   }
-  if (st.ok()) st = r.finish(tmp, output);
+  if (st.ok()) st = commit_file(tmp, output);
   if (!st.ok()) {
-    std::remove(tmp.c_str());
+    discard_temporary(tmp);
     return st;
   }
-  return std::move(r.result());
+  result.width = w;
+  result.height = h;
+  result.fps = av_q2d(fps);
+  result.duration = static_cast<double>(result.frames) / av_q2d(fps);
+  return result;
 }
 
 }  // namespace sf::media
