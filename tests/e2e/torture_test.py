@@ -121,22 +121,32 @@ class Torture(unittest.TestCase):
         self.assertEqual(len(clips), 1, "one '%s' is said, at %.2f-%.2f s; clips: %s" % (
             m["word"], s["start"], s["end"], clips))
         c = clips[0]
-        # Report times are file times: the word lies in the target sentence,
-        # so the padded clip starts PAD_BEFORE before a point inside it.
-        self.assertGreaterEqual(c["start"], s["start"] - PAD_BEFORE - TOL,
-                                "clip %s is not at the sentence %s (file time)" % (c, s))
-        self.assertLessEqual(c["start"], s["end"] - PAD_BEFORE + TOL,
-                             "clip %s is not at the sentence %s (file time)" % (c, s))
-        self.assertGreaterEqual(c["end"], s["start"] + 1.0, "clip %s ends before the sentence %s" % (c, s))
-        self.assertLessEqual(c["end"], s["end"] + 1.0 + TOL, "clip %s runs past the sentence %s" % (c, s))
+        # Each property below is checked on its own (subTest), so one run
+        # tells every way a case goes wrong.
+        with self.subTest("report times are file times"):
+            # The word lies in the target sentence, so the padded clip
+            # starts PAD_BEFORE before a point inside it.
+            self.assertGreaterEqual(c["start"], s["start"] - PAD_BEFORE - TOL,
+                                    "clip %s is not at the sentence %s (file time)" % (c, s))
+            self.assertLessEqual(c["start"], s["end"] - PAD_BEFORE + TOL,
+                                 "clip %s is not at the sentence %s (file time)" % (c, s))
+            self.assertGreaterEqual(c["end"], s["start"] + 1.0, "clip %s ends before the sentence %s" % (c, s))
+            self.assertLessEqual(c["end"], s["end"] + 1.0 + TOL, "clip %s runs past the sentence %s" % (c, s))
         info = probe(out)
         self.assertEqual(len([x for x in info["streams"] if x["codec_type"] == "audio"]), 1)
         v = video_stream(info)
         self.assertIsNotNone(v, "the output has no video stream")
-        self.assertEqual(v["pix_fmt"], "yuv420p")
-        self.assertEqual((v["width"] % 2, v["height"] % 2), (0, 0))
+        with self.subTest("output is even-sized yuv420p"):
+            self.assertEqual(v["pix_fmt"], "yuv420p")
+            self.assertEqual((v["width"] % 2, v["height"] % 2), (0, 0))
         self.m, self.clip, self.info, self.out, self.report = m, c, info, out, report
         return m, c, info
+
+    def checks(self, **named):
+        """Runs each named check as its own subTest."""
+        for name, fn in named.items():
+            with self.subTest(name):
+                fn()
 
     def output_time(self, t):
         return self.clip["output_start"] + (t - self.clip["start"])
@@ -193,94 +203,88 @@ class Torture(unittest.TestCase):
 class TortureRotated(Torture):
     def test_phone_clip_comes_out_upright_at_its_displayed_size(self):
         m, c, info = self.supercut("rotated")
-        self.check_size(*m["display_size"])
-        w = self.check_words(picture=None)
-        s = m["sentences"][m["target"]]
-        top, bottom = picture_halves(self.out, (w["start"] + w["end"]) / 2)
-        self.assertLess(e2e_lib.color_distance(top, s["color"]), 40,
-                        "top half should be #%s (upright), got %s / bottom %s" % (s["color"], top, bottom))
-        self.assertLess(e2e_lib.color_distance(bottom, m["bottom_color"]), 40,
-                        "bottom half should be #%s (upright), got %s" % (m["bottom_color"], bottom))
-        self.check_sync()
+
+        def upright():
+            w = self.check_words(picture=None)
+            s = m["sentences"][m["target"]]
+            top, bottom = picture_halves(self.out, (w["start"] + w["end"]) / 2)
+            self.assertLess(e2e_lib.color_distance(top, s["color"]), 40,
+                            "top half should be #%s (upright), got %s / bottom %s" % (s["color"], top, bottom))
+            self.assertLess(e2e_lib.color_distance(bottom, m["bottom_color"]), 40,
+                            "bottom half should be #%s (upright), got %s" % (m["bottom_color"], bottom))
+        self.checks(size=lambda: self.check_size(*m["display_size"]), upright_with_the_word=upright,
+                    sync=self.check_sync)
 
 
 class TortureTransportStreamClock(Torture):
     def test_ts_starting_at_an_hour_gives_file_times(self):
         m, c, info = self.supercut("ts_offset")
-        self.check_size(640, 360)
-        self.check_words()
-        self.check_sync()
+        self.checks(size=lambda: self.check_size(640, 360), words=self.check_words, sync=self.check_sync)
 
 
 class TortureAudioHole(Torture):
     def test_words_after_dropped_audio_packets_are_at_their_real_time(self):
-        m, c, info = self.supercut("audio_hole")
-        self.check_words()
-        self.check_sync()
+        self.supercut("audio_hole")
+        self.checks(words=self.check_words, sync=self.check_sync)
 
 
 class TortureVariableFrameRate(Torture):
     def test_vfr_input_cut_by_timestamp_into_constant_rate(self):
-        m, c, info = self.supercut("vfr")
-        self.check_words()
-        frames = self.check_sync()
-        steps = sorted({round(b[0] - a[0], 4) for a, b in zip(frames, frames[1:])})
-        self.assertLessEqual(steps[-1] - steps[0], 0.0011, "output frame steps are not constant: %s" % steps)
+        self.supercut("vfr")
+
+        def constant_rate():
+            frames, _, _ = tm.decode_marks(self.out, audio=False)
+            steps = sorted({round(b[0] - a[0], 4) for a, b in zip(frames, frames[1:])})
+            self.assertLessEqual(steps[-1] - steps[0], 0.0011, "output frame steps are not constant: %s" % steps)
+        self.checks(words=self.check_words, sync=self.check_sync, constant_rate=constant_rate)
 
 
 class TortureSurround(Torture):
     def test_51_with_voice_only_in_the_centre(self):
-        m, c, info = self.supercut("surround")
-        self.check_words()
-        self.check_sync()
+        self.supercut("surround")
+        self.checks(words=self.check_words, sync=self.check_sync)
 
 
 class TortureFormatChange(Torture):
     def test_joined_captures_with_a_mid_stream_audio_format_change(self):
-        m, c, info = self.supercut("format_change")
-        self.check_words()
-        self.check_sync()
+        self.supercut("format_change")
+        self.checks(words=self.check_words, sync=self.check_sync)
 
 
 class TortureHevc10(Torture):
     def test_hevc_main10(self):
-        m, c, info = self.supercut("hevc10")
-        self.check_size(640, 360)
-        self.check_words()
-        self.check_sync()
+        self.supercut("hevc10")
+        self.checks(size=lambda: self.check_size(640, 360), words=self.check_words, sync=self.check_sync)
 
 
 class TortureOdd444(Torture):
     def test_odd_size_444(self):
         m, c, info = self.supercut("odd444")
-        w, h = displayed_size(video_stream(info))
-        self.assertLessEqual(abs(w - 853), 1, (w, h))
-        self.assertLessEqual(abs(h - 479), 1, (w, h))
-        self.check_words()
-        self.check_sync()
+
+        def size():
+            w, h = displayed_size(video_stream(info))
+            self.assertLessEqual(abs(w - 853), 1, (w, h))
+            self.assertLessEqual(abs(h - 479), 1, (w, h))
+        self.checks(size=size, words=self.check_words, sync=self.check_sync)
 
 
 class TortureMjpegMulaw(Torture):
     def test_mjpeg_with_8khz_mulaw(self):
-        m, c, info = self.supercut("mjpeg_mulaw")
-        self.check_size(320, 240)
-        self.check_words()
-        self.check_sync()
+        self.supercut("mjpeg_mulaw")
+        self.checks(size=lambda: self.check_size(320, 240), words=self.check_words, sync=self.check_sync)
 
 
 class TortureMp3Cover(Torture):
     def test_cover_art_is_not_video(self):
-        m, c, info = self.supercut("mp3_cover")
-        self.check_words(picture="black")
-        self.check_sync(video=False)
+        self.supercut("mp3_cover")
+        self.checks(words=lambda: self.check_words(picture="black"), sync=lambda: self.check_sync(video=False))
 
 
 class TortureLatin1Name(Torture):
     def test_file_name_that_is_not_utf8(self):
-        m, c, info = self.supercut("latin1")
-        self.assertIn("caf", self.report["inputs"][0]["path"])
-        self.check_words()
-        self.check_sync()
+        self.supercut("latin1")
+        self.checks(report_names_the_input=lambda: self.assertIn("caf", self.report["inputs"][0]["path"]),
+                    words=self.check_words, sync=self.check_sync)
 
     def test_missing_latin1_name_is_a_clear_error(self):
         missing = os.path.join(os.fsencode(self.dir), b"r\xe9sum\xe9.mp4")
@@ -292,9 +296,8 @@ class TortureLatin1Name(Torture):
 
 class TortureLongSilence(Torture):
     def check_long(self, name, timeout):
-        m, c, info = self.supercut(name, timeout=timeout)
-        self.check_words(picture="black")
-        self.check_sync(video=False)
+        self.supercut(name, timeout=timeout)
+        self.checks(words=lambda: self.check_words(picture="black"), sync=lambda: self.check_sync(video=False))
 
     def test_hour_of_silence_with_a_talk_at_the_end(self):
         self.check_long("long1h", RUN_TIMEOUT)
