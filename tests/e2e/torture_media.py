@@ -398,8 +398,10 @@ def make_odd444(tmp, out):
 
 
 def make_mjpeg_mulaw(tmp, out):
-    """An archive capture: MJPEG video with 8 kHz mono mu-law sound in AVI."""
-    t = Talk(tmp, "kal16", SENTENCES["kal16"], 1, 25)
+    """An archive capture: MJPEG video with 8 kHz mono mu-law sound in AVI.
+    (The rms voice: PocketSphinx reads kal16 cut to telephone band badly,
+    whoever cuts it.)"""
+    t = Talk(tmp, "rms", SENTENCES["rms"], 1, 25)
     plain_av(t, out, size="320x240", vcodec=["-c:v", "mjpeg", "-q:v", "5", "-pix_fmt", "yuvj420p"],
              acodec=["-c:a", "pcm_mulaw", "-ar", "8000", "-ac", "1"])
     return t.meta()
