@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import unittest
 
@@ -188,11 +189,13 @@ class Torture(unittest.TestCase):
                         "the clip %s does not hold the mark at %.3f s" % (self.clip, self.m["flash"]))
         frames, pcm, t0 = tm.decode_marks(self.out, video=video)
         b = tm.beeps(pcm, t0)
+        f = tm.flashes(frames) if video else []
+        sys.stderr.write("%s: mark expected at %.3f s of the output; beeps %s, flashes %s\n" % (
+            self.m["case"], expected, ["%.3f" % x for x in b], ["%.3f" % x for x in f]))
         self.assertEqual(len(b), 1, "one beep expected at %.3f s of the output, found %s" % (expected, b))
         self.assertLessEqual(abs(b[0] - expected), frame + 0.002,
                              "the beep is at %.3f s of the output, the report puts it at %.3f s" % (b[0], expected))
         if video:
-            f = tm.flashes(frames)
             self.assertEqual(len(f), 1, "one flash expected at %.3f s of the output, found %s" % (expected, f))
             self.assertLessEqual(abs(f[0] - expected), frame + 0.002,
                                  "the flash is at %.3f s of the output, the report puts it at %.3f s"
