@@ -34,3 +34,19 @@ foreach(cls UrlInputs HlsAndPlaylists DroppingServer SlowServer BytesRead Refuse
   set_tests_properties(e2e.Url.${cls} PROPERTIES ENVIRONMENT "${SF_E2E_ENV}" FIXTURES_REQUIRED e2e_media
     LABELS e2e TIMEOUT 600)
 endforeach()
+
+# The torture set (torture_media.py): real-world footage made once per build
+# tree; TortureMedia checks the files are what their cases claim.
+add_test(NAME e2e.torture_setup
+  COMMAND /usr/bin/python3 torture_media.py
+  WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR})
+set_tests_properties(e2e.torture_setup PROPERTIES ENVIRONMENT "${SF_E2E_ENV}" FIXTURES_SETUP torture_media
+  LABELS "e2e;torture" TIMEOUT 600)
+foreach(cls Media Rotated TransportStreamClock AudioHole VariableFrameRate Surround FormatChange Hevc10 Odd444
+            MjpegMulaw Mp3Cover Latin1Name LongSilence)
+  add_test(NAME e2e.Torture${cls}
+    COMMAND /usr/bin/python3 -m unittest -v torture_test.Torture${cls}
+    WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR})
+  set_tests_properties(e2e.Torture${cls} PROPERTIES ENVIRONMENT "${SF_E2E_ENV}" FIXTURES_REQUIRED torture_media
+    LABELS "e2e;torture" TIMEOUT 600)
+endforeach()
