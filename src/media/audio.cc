@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/log.h"
 #include "media/av.h"
 
 namespace sf::media {
@@ -13,6 +14,11 @@ namespace {
 // contiguous: container clocks in milliseconds and resampler rounding jitter
 // by a sample or a millisecond, and correcting that would click.
 constexpr double kSyncTolerance = 0.010;  // seconds
+// MPEG-TS/PS carry one timestamp per PES packet; the demuxer dates the other
+// audio frames of a packet from the stream's first sample rate, which is
+// wrong after a mid-stream rate change (frames of 46 ms dated 23 ms apart).
+// Their gaps and overlaps up to this size are such dating errors, not holes.
+constexpr double kDiscontClockTolerance = 0.25;  // seconds
 
 // Transport and program streams may restart their clock (two captures
 // joined byte by byte, a broadcast's splice); a backward jump this large is
@@ -57,6 +63,7 @@ struct AudioReader::Impl {
   double start = 0;          // container start time: file time 0
   double clock_shift = 0;    // added to stream time after clock restarts
   bool discont_clock = false;  // container may restart its clock
+  bool dropping = false;       // inside an overlap: dropping until caught up
   bool raw_clock = false;      // timestamps made up by the demuxer: ignored after the first
   bool input_done = false;   // demuxer exhausted, decoder flushed
   bool flushed_swr = false;
@@ -116,6 +123,8 @@ struct AudioReader::Impl {
       swr.reset();
       return av_status(err, path + ": audio resampler");
     }
+    SF_LOG_DEBUG("{}: audio resampler for {} Hz, {} channel(s), format {}", path, f->sample_rate,
+                 f->ch_layout.nb_channels, f->format);
     in_rate = f->sample_rate;
     in_format = f->format;
     av_channel_layout_uninit(&in_layout);
@@ -142,19 +151,22 @@ struct AudioReader::Impl {
         clock_shift -= diff;
         diff = 0;
       }
-      const double tolerance = synced ? kSyncTolerance : 0.5 / rate;
+      const double tolerance = !synced ? 0.5 / rate : discont_clock ? kDiscontClockTolerance : kSyncTolerance;
       synced = true;
       if (diff > tolerance) {
         // A hole: silence of the same length keeps later sound at its time.
         auto n = static_cast<int>(std::llround(diff * f->sample_rate));
         int err = swr_inject_silence(swr.get(), n);
         if (err < 0) return av_status(err, path + ": audio resampler");
-      } else if (diff < -tolerance) {
+      } else if (diff < -(dropping ? kSyncTolerance : tolerance)) {
+        dropping = true;  // an overlap, once found, is dropped to the sample
         // An overlap (or samples before file time 0): the part already
         // covered is dropped.
         auto n = std::llround(-diff * f->sample_rate);
         if (n >= f->nb_samples) return {};
         skip = static_cast<int>(n);
+      } else {
+        dropping = false;
       }
     }
 

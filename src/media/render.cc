@@ -335,10 +335,13 @@ class Cutter {
 
   // Places converted samples that start at file time `t_first`: by their
   // timestamp, except that a gap or overlap within the tolerance is closed,
-  // so resampling (44.1 -> 48 kHz) never leaves rounding holes.
-  void place_audio(const float* l, const float* r, long long n, double t_first) {
+  // so resampling (44.1 -> 48 kHz) never leaves rounding holes. `loose`
+  // (MPEG-TS/PS once the clip's sound has begun): the demuxer dates the
+  // frames inside one PES packet from the stream's first sample rate, wrong
+  // after a rate change, so only larger gaps and overlaps are real.
+  void place_audio(const float* l, const float* r, long long n, double t_first, bool loose) {
     long long at = std::llround((t_first - clip_.start) * opt_.audio_rate);
-    const long long tolerance = opt_.audio_rate / 200;  // 5 ms
+    const long long tolerance = loose && apos_ > 0 ? opt_.audio_rate / 4 : opt_.audio_rate / 200;  // 250 / 5 ms
     if (std::llabs(at - apos_) <= tolerance) at = apos_;
     if (at > apos_) {
       append_audio(nullptr, nullptr, at - apos_);  // a hole in the source: silence as long as the hole
@@ -396,7 +399,8 @@ class Cutter {
     const double t_first = ts == AV_NOPTS_VALUE
                                ? clip_.start + static_cast<double>(apos_) / opt_.audio_rate
                                : s.file_time(ts, tb) - static_cast<double>(delay) / opt_.audio_rate;
-    place_audio(resample_buf_[0].data(), resample_buf_[1].data(), got, t_first);
+    place_audio(resample_buf_[0].data(), resample_buf_[1].data(), got, t_first,
+                (s.fmt->iformat->flags & AVFMT_TS_DISCONT) != 0);
     if (s.vstream < 0) SF_RETURN_IF_ERROR(emit_black_with_audio());
     return {};
   }

@@ -13,10 +13,16 @@
 #include "store/fingerprint.h"
 
 namespace sf::pipeline {
+namespace {
+constexpr int kAudioPathVersion = 2;
+}  // namespace
 
 store::TranscriptKey transcript_key(const std::string& fingerprint, const TranscribeOptions& options) {
   const auto& e = options.engine;
-  nlohmann::json o = {{"segment", options.max_segment}};
+  // "audio": the version of how audio reaches the engine (decoding,
+  // placement in file time, segmentation). Raised when that changes words or
+  // times, so transcripts made the old way are not reused.
+  nlohmann::json o = {{"segment", options.max_segment}, {"audio", kAudioPathVersion}};
   // PocketSphinx's language is its model; only Whisper reads these.
   if (e.engine == "whisper") {
     o["language"] = e.language;
