@@ -261,6 +261,13 @@ Result<CompilationReport> CompilationJob::run_stages(const CompilationProgressFn
   }
   TranscribeOptions topt = q.transcribe;
   topt.cancel = &cancelled_;
+  topt.segment_progress = [&](int completed, int cut) {
+    hub.update([&](CompilationProgress& p) {
+      p.stage = Stage::kTranscribe;
+      p.segments_completed = std::max(p.segments_completed, completed);
+      p.total_segments = std::max(p.total_segments, cut);
+    });
+  };
   auto on_audio = [&](double done, double total) {
     const double tot = total > 0 ? total : audio_total;
     size_t k = 0;

@@ -72,6 +72,8 @@ struct CompilationProgress {
   std::string current_video_title;
   double audio_done = 0, audio_total = 0;  // seconds of audio transcribed / to transcribe
   double transcription_progress = 0;       // audio_done / audio_total in [0, 1]
+  int segments_completed = 0;              // audio segments transcribed
+  int total_segments = 0;                  // audio segments cut so far (grows while reading)
   int words_found = 0;                     // matches so far
   int clips_done = 0, clips_total = 0;     // clips rendered / planned
   double render_done = 0, render_total = 0;  // output seconds rendered / planned

@@ -73,6 +73,7 @@ Result<std::vector<InputTranscript>> transcribe_inputs(const std::vector<std::st
     ErrorSlot error;
     BoundedQueue<Job> queue(static_cast<size_t>(workers) * 2);
     std::atomic<double> done{0};
+    std::atomic<int> segments_cut{0}, segments_done{0};
     double total = 0;
 
     // Check every input first, so a bad one fails before any work starts;
@@ -127,6 +128,8 @@ Result<std::vector<InputTranscript>> transcribe_inputs(const std::vector<std::st
           while (!done.compare_exchange_weak(now, now + seconds)) {
           }
           if (progress) progress(now + seconds, total);
+          const int finished = ++segments_done;
+          if (options.segment_progress) options.segment_progress(finished, segments_cut.load());
         }
       } catch (...) {
         error.set(from_exception(std::current_exception(),
@@ -172,7 +175,11 @@ Result<std::vector<InputTranscript>> transcribe_inputs(const std::vector<std::st
           error.set(reader.status());
           break;
         }
-        Segmenter seg(sopt, [&](AudioSegment s) { queue.put(Job{i, index++, std::move(s)}); });
+        Segmenter seg(sopt, [&](AudioSegment s) {
+          const int cut = ++segments_cut;
+          if (options.segment_progress) options.segment_progress(segments_done.load(), cut);
+          queue.put(Job{i, index++, std::move(s)});
+        });
         for (;;) {
           if (stop_requested(options.cancel)) error.set(cancelled_status());
           if (error.failed()) break;

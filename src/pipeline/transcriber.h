@@ -24,6 +24,10 @@ struct TranscribeOptions {
   // A job's stop flag, polled with the process-wide one (may be null; must
   // outlive the call).
   const std::atomic<bool>* cancel = nullptr;
+  // Called from any thread whenever a segment is queued or finished, with
+  // the segments finished and the segments cut so far (the second grows
+  // while inputs are still being read). May be empty.
+  std::function<void(int completed, int cut)> segment_progress;
 };
 
 struct InputTranscript {

@@ -76,11 +76,15 @@ TEST_F(CompilationJobTest, RendersClipsInOrderWithIdsProgressAndReport) {
   std::vector<Stage> stages;
   double last_audio = 0;
   bool audio_monotonic = true;
+  int segments_completed = 0, total_segments = 0;
   auto r = (*job)->run([&](const CompilationProgress& p) {
     if (stages.empty() || stages.back() != p.stage) stages.push_back(p.stage);
     if (p.stage == Stage::kTranscribe) {
       if (p.audio_done + 1e-9 < last_audio) audio_monotonic = false;
       last_audio = p.audio_done;
+      EXPECT_LE(p.segments_completed, p.total_segments);
+      segments_completed = p.segments_completed;
+      total_segments = p.total_segments;
       EXPECT_GE(p.current_video, 1);
       EXPECT_LE(p.current_video, 2);
     }
@@ -97,6 +101,8 @@ TEST_F(CompilationJobTest, RendersClipsInOrderWithIdsProgressAndReport) {
   }
   EXPECT_NEAR(r->clips[1].output_start, r->clips[0].output_end, 1e-9);
   EXPECT_TRUE(audio_monotonic);
+  EXPECT_GE(total_segments, 2) << "each recording is at least one segment";
+  EXPECT_EQ(segments_completed, total_segments);
   ASSERT_FALSE(stages.empty());
   EXPECT_EQ(stages.front(), Stage::kProbe);
   EXPECT_EQ(stages.back(), Stage::kDone);
