@@ -7,9 +7,9 @@ import os
 import shutil
 import signal
 import subprocess
-import tempfile
 import unittest
 
+import supercut_test
 from e2e_lib import BINARY, run, talk
 
 EXIT_USAGE = 2
@@ -29,16 +29,7 @@ def load_utf8(path):
         return json.load(f)
 
 
-class Workdir(unittest.TestCase):
-    def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="sf-e2e-")
-
-    def tearDown(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def path(self, name):
-        return os.path.join(self.dir, name)
-
+class Workdir(supercut_test.Workdir):
     def partials(self):
         return glob.glob(os.path.join(self.dir, ".*partial*"))
 

@@ -35,6 +35,29 @@ std::vector<double> frame_luma(const std::string& path) {
   return out;
 }
 
+// Times (s) of the frames where a flash begins, at `fps`.
+std::vector<double> flash_times(const std::vector<double>& luma, double fps) {
+  std::vector<double> flashes;
+  for (size_t i = 0; i < luma.size(); ++i) {
+    if (luma[i] > 128 && (i == 0 || luma[i - 1] <= 128)) flashes.push_back(static_cast<double>(i) / fps);
+  }
+  return flashes;
+}
+
+// Times (s) where a beep begins in `path`'s sound (beeps at least 0.5 s apart).
+void beep_times(const std::string& path, std::vector<double>* beeps) {
+  auto pcm = decode_audio(path, 48000);
+  ASSERT_TRUE(pcm.ok());
+  double last = -1;
+  for (size_t i = 0; i < pcm->size(); ++i) {
+    if (std::fabs((*pcm)[i]) > 0.2f) {
+      double t = static_cast<double>(i) / 48000;
+      if (t - last > 0.5) beeps->push_back(t);
+      last = t;
+    }
+  }
+}
+
 TEST(AvSync, FlashesMeetTheirBeepsAfterCuts) {
   auto dir = temp_dir("avsync");
   const std::string src = (dir / "src.mp4").string(), out = (dir / "out.mp4").string();
@@ -48,23 +71,11 @@ TEST(AvSync, FlashesMeetTheirBeepsAfterCuts) {
   auto r = render({{src, 0.55, 3.37}, {src, 4.71, 7.43}}, out, opt);
   ASSERT_TRUE(r.ok()) << r.status().message();
 
-  auto luma = frame_luma(out);
+  const auto luma = frame_luma(out);
   ASSERT_EQ(static_cast<long long>(luma.size()), r->frames);
-  std::vector<double> flashes;
-  for (size_t i = 0; i < luma.size(); ++i) {
-    if (luma[i] > 128 && (i == 0 || luma[i - 1] <= 128)) flashes.push_back(static_cast<double>(i) / 30.0);
-  }
-  auto pcm = decode_audio(out, 48000);
-  ASSERT_TRUE(pcm.ok());
+  const std::vector<double> flashes = flash_times(luma, 30.0);
   std::vector<double> beeps;
-  double last = -1;
-  for (size_t i = 0; i < pcm->size(); ++i) {
-    if (std::fabs((*pcm)[i]) > 0.2f) {
-      double t = static_cast<double>(i) / 48000;
-      if (t - last > 0.5) beeps.push_back(t);
-      last = t;
-    }
-  }
+  ASSERT_NO_FATAL_FAILURE(beep_times(out, &beeps));
   // Source flashes at 1, 3 (clip 1) and 5, 7 (clip 2).
   ASSERT_EQ(flashes.size(), 4u);
   ASSERT_EQ(beeps.size(), 4u);
@@ -114,23 +125,11 @@ TEST(AvSync, ManyCutsOfABroadcastStayInSync) {
   }
   ASSERT_EQ(expected.size(), 9u);
 
-  auto luma = frame_luma(out);
+  const auto luma = frame_luma(out);
   ASSERT_EQ(static_cast<long long>(luma.size()), r->frames);
-  std::vector<double> flashes;
-  for (size_t i = 0; i < luma.size(); ++i) {
-    if (luma[i] > 128 && (i == 0 || luma[i - 1] <= 128)) flashes.push_back(static_cast<double>(i) / 30.0);
-  }
-  auto pcm = decode_audio(out, 48000);
-  ASSERT_TRUE(pcm.ok());
+  const std::vector<double> flashes = flash_times(luma, 30.0);
   std::vector<double> beeps;
-  double last = -1;
-  for (size_t i = 0; i < pcm->size(); ++i) {
-    if (std::fabs((*pcm)[i]) > 0.2f) {
-      double t = static_cast<double>(i) / 48000;
-      if (t - last > 0.5) beeps.push_back(t);
-      last = t;
-    }
-  }
+  ASSERT_NO_FATAL_FAILURE(beep_times(out, &beeps));
   auto list = [](const std::vector<double>& v) {
     std::string s;
     for (double x : v) s += std::to_string(x) + " ";
