@@ -50,6 +50,47 @@ nlohmann::json to_json(const Transcript& t) {
   return {{"language", t.language}, {"segments", segs}};
 }
 
+Result<Transcript> transcript_from_json(const nlohmann::json& j) {
+  auto bad = [](std::string_view what) { return corrupt("transcript JSON: " + std::string(what)); };
+  if (!j.is_object()) return bad("not an object");
+  Transcript t;
+  if (auto it = j.find("language"); it != j.end()) {
+    if (!it->is_string()) return bad("\"language\" is not a string");
+    t.language = it->get<std::string>();
+  }
+  auto segs = j.find("segments");
+  if (segs == j.end() || !segs->is_array()) return bad("\"segments\" is missing or not an array");
+  auto number = [](const nlohmann::json& o, const char* key, double* out) {
+    auto it = o.find(key);
+    if (it == o.end() || !it->is_number()) return false;
+    *out = it->get<double>();
+    return true;
+  };
+  for (const auto& js : *segs) {
+    Segment s;
+    if (!js.is_object() || !number(js, "start", &s.start) || !number(js, "end", &s.end)) {
+      return bad("a segment lacks its start or end");
+    }
+    if (auto it = js.find("text"); it != js.end() && it->is_string()) s.text = it->get<std::string>();
+    if (auto words = js.find("words"); words != js.end()) {
+      if (!words->is_array()) return bad("\"words\" is not an array");
+      for (const auto& jw : *words) {
+        Word w;
+        double p = 1;
+        auto text = jw.is_object() ? jw.find("word") : jw.end();
+        if (text == jw.end() || !text->is_string() || !number(jw, "start", &w.start) || !number(jw, "end", &w.end)) {
+          return bad("a word lacks its text, start or end");
+        }
+        w.text = text->get<std::string>();
+        if (number(jw, "probability", &p)) w.probability = static_cast<float>(p);
+        s.words.push_back(std::move(w));
+      }
+    }
+    t.segments.push_back(std::move(s));
+  }
+  return t;
+}
+
 std::string to_srt(const Transcript& t) {
   std::string out;
   int n = 0;

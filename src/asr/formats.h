@@ -19,6 +19,10 @@ std::string_view extension(TranscriptFormat f);  // ".json" ...
 
 // {"language", "segments": [{start, end, text, words: [{word, start, end, probability}]}]}
 nlohmann::json to_json(const Transcript& t);
+// The inverse of to_json(): to_json(*from_json(to_json(t))) == to_json(t),
+// every time and probability exactly (doubles survive JSON text). Errors:
+// kCorrupt naming the field that is missing or of the wrong type.
+Result<Transcript> transcript_from_json(const nlohmann::json& j);
 std::string to_srt(const Transcript& t);
 std::string to_vtt(const Transcript& t);
 std::string to_txt(const Transcript& t);  // one segment per line

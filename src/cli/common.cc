@@ -26,6 +26,11 @@ void add_engine_flags(CLI::App* cmd, pipeline::TranscribeOptions* opts) {
   cmd->add_option("--workers", opts->workers, "engine instances in parallel (0 = one per core)")
       ->capture_default_str()
       ->check(CLI::Range(0, 256));
+  // Engines run in worker processes (GPU_WORKER_PROCESSES of them) unless
+  // asked to stay in this process.
+  opts->processes = true;
+  cmd->add_flag("--in-process", [opts](int64_t) { opts->processes = false; },
+                "run the engines as threads of this process instead of worker processes (debugging)");
   cmd->add_option("--beam-size", opts->engine.beam_size, "whisper: beam size (1 = greedy)")
       ->capture_default_str()
       ->check(CLI::Range(1, 16));

@@ -14,8 +14,10 @@
 
 namespace sf::cli {
 
-// Adds --engine, --model, --language, --threads, --workers, --beam-size,
-// --batch-size, --initial-prompt to `cmd`, writing into `opts`.
+// Adds --engine, --model, --language, --threads, --workers, --in-process,
+// --beam-size, --batch-size, --initial-prompt to `cmd`, writing into `opts`.
+// Sets opts->processes: commands transcribe on worker processes unless
+// --in-process is given.
 void add_engine_flags(CLI::App* cmd, pipeline::TranscribeOptions* opts);
 
 // Adds --library PATH and --no-library to `cmd`, writing into `opts`

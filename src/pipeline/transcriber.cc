@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "media/audio.h"
 #include "pipeline/segmenter.h"
+#include "workers/pool.h"
 
 namespace sf::pipeline {
 namespace {
@@ -67,6 +68,15 @@ Result<std::vector<InputTranscript>> transcribe_inputs(const std::vector<std::st
   try {
     int workers = options.workers > 0 ? options.workers
                                       : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    // Worker processes: a pool given by the caller, or one for this call.
+    std::unique_ptr<workers::WorkerPool> own_pool;
+    workers::WorkerPool* pool = options.pool;
+    if (pool == nullptr && options.processes) {
+      SF_ASSIGN_OR_RETURN(own_pool, workers::WorkerPool::start(workers::pool_options_from_env(options.engine, workers)));
+      pool = own_pool.get();
+    }
+    // One caller thread per segment the pool can hold keeps it busy.
+    if (pool != nullptr) workers = pool->capacity();
     std::vector<InputTranscript> out(paths.size());
     std::vector<std::map<size_t, asr::Transcript>> parts(paths.size());
     std::mutex parts_mu;
@@ -86,14 +96,18 @@ Result<std::vector<InputTranscript>> transcribe_inputs(const std::vector<std::st
     auto worker = [&](int w) {
       const std::string* current = nullptr;  // the input being transcribed, for errors
       try {
-        // Each worker builds its own engine on its own thread.
-        auto engine = asr::create_engine(options.engine);
-        if (!engine.ok()) {
-          error.set(engine.status());
-          queue.close();
-          return;
+        // In process, each worker builds its own engine on its own thread.
+        std::unique_ptr<asr::Engine> engine;
+        if (pool == nullptr) {
+          auto made = asr::create_engine(options.engine);
+          if (!made.ok()) {
+            error.set(made.status());
+            queue.close();
+            return;
+          }
+          engine = std::move(made).value();
+          SF_LOG_DEBUG("transcription worker {} ready ({})", w, engine->name());
         }
-        SF_LOG_DEBUG("transcription worker {} ready ({})", w, (*engine)->name());
         while (auto job = queue.get()) {
           if (error.failed()) continue;  // drain
           if (stop_requested(options.cancel)) {
@@ -110,8 +124,10 @@ Result<std::vector<InputTranscript>> transcribe_inputs(const std::vector<std::st
           if (!seg.silent && seg.sound_end > seg.sound_begin) {
             const double offset =
                 static_cast<double>(seg.first_sample + static_cast<int64_t>(seg.sound_begin)) / asr::kSampleRate;
-            auto r = (*engine)->transcribe(
-                std::span<const float>(seg.samples).subspan(seg.sound_begin, seg.sound_end - seg.sound_begin), offset);
+            auto sound =
+                std::span<const float>(seg.samples).subspan(seg.sound_begin, seg.sound_end - seg.sound_begin);
+            auto r = pool != nullptr ? pool->transcribe(sound, offset, options.cancel)
+                                     : engine->transcribe(sound, offset);
             if (!r.ok()) {
               error.set(r.status().with_context(*current));
               queue.close();

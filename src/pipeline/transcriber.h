@@ -15,11 +15,23 @@
 #include "asr/engine.h"
 #include "core/status.h"
 
+namespace sf::workers {
+class WorkerPool;
+}
+
 namespace sf::pipeline {
 
 struct TranscribeOptions {
   asr::EngineOptions engine;
   int workers = 0;  // engine instances; 0 = one per CPU core
+  // Where the engines run. With `pool` (not owned; must outlive the call;
+  // may be shared by several calls at once) segments go to its worker
+  // processes and `workers` is ignored. Without it and with `processes`,
+  // a pool is started for this call (workers::pool_options_from_env with
+  // `workers` instances) and shut down at the end. Otherwise the engines
+  // are threads in this process, one engine each.
+  workers::WorkerPool* pool = nullptr;
+  bool processes = false;
   double max_segment = 30.0;  // seconds
   // A job's stop flag, polled with the process-wide one (may be null; must
   // outlive the call).
