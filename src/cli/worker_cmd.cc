@@ -23,6 +23,7 @@ void register_worker(CLI::App& app, std::vector<Command>& out) {
   cmd->add_option("--parent-pid", args->parent_pid, "exit at once unless this is the parent");
   cmd->add_option("--fault", args->fault, "failure drill: crash | crash-once | stall")
       ->check(CLI::IsMember({"", "crash", "crash-once", "stall"}));
+  cmd->add_option("--fault-file", args->fault_file, "crash-once: the marker file that makes it once");
   out.push_back({cmd, [args, options] {
                    auto engine = workers::engine_options_from_json(*options);
                    if (!engine.ok()) return fail(engine.status());

@@ -14,7 +14,7 @@
 
 namespace sf::pipeline {
 namespace {
-constexpr int kAudioPathVersion = 2;
+constexpr int kAudioPathVersion = 3;  // 3: PocketSphinx without noise subtraction
 }  // namespace
 
 store::TranscriptKey transcript_key(const std::string& fingerprint, const TranscribeOptions& options) {

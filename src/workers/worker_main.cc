@@ -1,5 +1,6 @@
 #include "workers/worker_main.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -124,7 +125,14 @@ int run_worker(const WorkerArgs& args) {
   BoundedQueue<Segment> queue(static_cast<size_t>(instances) * 4);
   std::atomic<int> busy{0}, queued{0};
   std::atomic<long> done{0};
-  std::atomic<bool> first_segment{true};
+  // crash-once: the one process that creates the marker file crashes.
+  auto first_to_crash = [&] {
+    if (args.fault_file.empty()) return false;
+    int fd = ::open(args.fault_file.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0600);
+    if (fd < 0) return false;
+    ::close(fd);
+    return true;
+  };
   std::atomic<bool> stop{false};  // after "shutdown": segments not begun are dropped
   std::vector<std::thread> threads;
   for (int i = 0; i < instances; ++i) {
@@ -134,7 +142,7 @@ int run_worker(const WorkerArgs& args) {
         --queued;
         if (stop.load()) continue;
         ++busy;
-        if (args.fault == "crash" || (args.fault == "crash-once" && first_segment.exchange(false))) std::abort();
+        if (args.fault == "crash" || (args.fault == "crash-once" && first_to_crash())) std::abort();
         if (args.fault == "stall") {
           for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
         }

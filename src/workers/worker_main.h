@@ -27,8 +27,10 @@ struct WorkerArgs {
   long parent_pid = 0;         // 0: do not check
   // Failure drills for the pool's tests: "" (none), "crash" (abort on every
   // segment), "stall" (take segments and never answer them; health still
-  // answered), "crash-once" (abort on the first segment of this process).
+  // answered), "crash-once" (abort on the first segment taken by any
+  // worker: the first to create `fault_file` crashes, the others work).
   std::string fault;
+  std::string fault_file;
 };
 
 // Engine options as one JSON argument and back (for the worker's argv).

@@ -135,7 +135,13 @@ Result<std::unique_ptr<Engine>> create_engine(const EngineOptions& options) {
   cmd_ln_t* config = cmd_ln_init(nullptr, ps_args(), TRUE, "-hmm", hmm.c_str(), "-lm", lm.c_str(),
                                  "-dict", dict.c_str(),
                                  // Keep every frame so word times count from the segment start.
-                                 "-remove_silence", "no", nullptr);
+                                 "-remove_silence", "no",
+                                 // Spectral noise subtraction keeps a running noise estimate from one
+                                 // utterance to the next, so a segment's words would depend on which
+                                 // segments the same instance decoded before. Without it a segment's
+                                 // transcript is a function of its audio alone, whatever the worker
+                                 // count, the worker process or a retry (and the library's copy).
+                                 "-remove_noise", "no", nullptr);
   if (config == nullptr) return internal_error("pocketsphinx: invalid configuration");
   ps_decoder_t* ps = ps_init(config);
   if (ps == nullptr) {
