@@ -212,8 +212,9 @@ WorkerPlan plan_cpu_workers(int cores, std::uint64_t memory_bytes, std::uint64_t
     plan.decisions.push_back(fmt::format("GPU_WORKER_PROCESSES=auto: {} CPU worker process(es) (2, as the seed{})",
                                          procs, cores < 2 ? ", but only 1 core" : ""));
   }
-  int instances = cores;
-  plan.decisions.push_back(fmt::format("{} core(s): {} instance(s) in all, one per core", cores, cores));
+  int instances = std::max(cores, procs);
+  plan.decisions.push_back(fmt::format("{} core(s): {} instance(s) in all, {}", cores, instances,
+                                       instances == cores ? "one per core" : "at least one per process"));
   if (instance_bytes > 0) {
     const std::uint64_t by_memory = memory_bytes / instance_bytes;
     if (by_memory < static_cast<std::uint64_t>(instances)) {

@@ -28,10 +28,10 @@
 //
 // CPU rule (no GPU, or a CPU-only engine such as sphinx): processes =
 // GPU_WORKER_PROCESSES if a number, else 2 (the seed), never more than the
-// cores unless asked; total instances = cores, limited by memory / one
-// instance's footprint, at least one per process (fewer processes when
-// memory cannot hold one instance each); instances spread evenly; each
-// instance gets cores / instances compute threads (at least 1).
+// cores unless asked; total instances = cores (at least one per process),
+// limited by memory / one instance's footprint (fewer processes when memory
+// cannot hold one instance each); instances spread evenly; each instance
+// gets cores / instances compute threads (at least 1).
 //
 // Every plan carries its decisions: one line each, with the numbers behind
 // it, in the order taken ("GPU 0: memory bound 5 = floor(7.2 GiB free /
