@@ -156,9 +156,10 @@ void print_plan_text(const MachinePlan& mp) {
   fmt::print("  {:<16}{}\n", "CPU cores", m.cpu_cores);
   fmt::print("  {:<16}{:.1f} GiB available\n", "memory", gib(m.memory_available_bytes));
   fmt::print("  {:<16}{}\n", "one instance",
-             mp.cpu_instance.bytes > 0 ? fmt::format("{:.0f} MiB on the CPU ({})", mp.cpu_instance.bytes / 1048576.0,
-                                                     mp.cpu_instance.source)
-                                       : mp.cpu_instance.source);
+             mp.cpu_instance.bytes > 0
+                 ? fmt::format("{:.0f} MiB on the CPU ({})", mp.cpu_instance.bytes / 1048576.0,
+                               mp.cpu_instance.source)
+                 : mp.cpu_instance.source);
   if (!m.gpu_status.ok()) fmt::print("  {:<16}none: {}\n", "GPU", m.gpu_status.message());
   for (std::size_t i = 0; i < m.gpus.size(); ++i) {
     const gpu::DeviceMeasurement& d = m.gpus[i];
@@ -168,15 +169,18 @@ void print_plan_text(const MachinePlan& mp) {
                                    d.baseline_utilization_percent);
     if (b.max_utilization_percent) text += fmt::format(" (max {}%)", *b.max_utilization_percent);
     if (b.mean_temperature_celsius) text += fmt::format(", {:.0f} C", *b.mean_temperature_celsius);
-    text += m.baseline_measured ? fmt::format(", baseline of {} samples over {} s", b.samples, m.baseline_seconds)
-                                : std::string(", one snapshot");
+    text += m.baseline_measured
+                ? fmt::format(", baseline of {} samples over {} s", b.samples, m.baseline_seconds)
+                : std::string(", one snapshot");
     fmt::print("  {:<16}{}\n", fmt::format("GPU {}", d.gpu), text);
   }
-  fmt::print("plan: {} instance(s) in {} worker process(es)\n", mp.plan.total_instances(), mp.plan.workers.size());
+  fmt::print("plan: {} instance(s) in {} worker process(es)\n", mp.plan.total_instances(),
+             mp.plan.workers.size());
   for (std::size_t i = 0; i < mp.plan.workers.size(); ++i) {
     const gpu::WorkerSpec& w = mp.plan.workers[i];
     fmt::print("  worker {:<9}{}, {} instance(s), {} thread(s) each\n", i,
-               w.gpu >= 0 ? fmt::format("GPU {}", w.gpu) : std::string("CPU"), w.instances, w.threads);
+               w.gpu >= 0 ? fmt::format("GPU {}", w.gpu) : std::string("CPU"), w.instances,
+               w.threads);
   }
   fmt::print("decisions:\n");
   for (const std::string& d : mp.plan.decisions) fmt::print("  {}\n", d);
@@ -186,7 +190,9 @@ int run_plan(const PlanFlags& f, bool json_out) {
   if (f.engine.engine != "sphinx" && f.engine.engine != "whisper") {
     return fail(invalid_argument("--engine '" + f.engine.engine + "' is not sphinx or whisper"));
   }
-  if (f.gpu_instance_mib < 0) return fail(invalid_argument("--instance-gpu-memory must not be negative"));
+  if (f.gpu_instance_mib < 0) {
+    return fail(invalid_argument("--instance-gpu-memory must not be negative"));
+  }
   if (f.gpu_instance_utilization < 0 || f.gpu_instance_utilization > 100) {
     return fail(invalid_argument("--instance-gpu-utilization must be in 0..100"));
   }
@@ -218,15 +224,22 @@ void register_gpu(CLI::App& app, std::vector<Command>& out) {
   cmd->add_flag("--json", *json_out, "print one JSON object");
   auto plan = std::make_shared<bool>(false);
   auto pf = std::make_shared<PlanFlags>();
-  cmd->add_flag("--plan", *plan,
-                "measure and print the capacity plan: worker processes, instances, threads, and why "
-                "(ENABLE_GPU_PROFILING=1: a GPU baseline first)");
-  cmd->add_option("--engine", pf->engine.engine, "--plan: speech engine, sphinx | whisper")->capture_default_str();
-  cmd->add_option("--model", pf->engine.model, "--plan: whisper model (default: $WHISPER_MODEL_SIZE)");
+  CLI::Option* plan_flag = cmd->add_flag(
+      "--plan", *plan,
+      "measure and print the capacity plan: worker processes, instances, threads, and why "
+      "(ENABLE_GPU_PROFILING=1: a GPU baseline first)");
+  cmd->add_option("--engine", pf->engine.engine, "--plan: speech engine, sphinx | whisper")
+      ->capture_default_str()
+      ->needs(plan_flag);
+  cmd->add_option("--model", pf->engine.model,
+                  "--plan: whisper model (default: $WHISPER_MODEL_SIZE)")
+      ->needs(plan_flag);
   cmd->add_option("--instance-gpu-memory", pf->gpu_instance_mib,
-                  "--plan: measured GPU memory of one instance, MiB (0: none, no GPU plan)");
+                  "--plan: measured GPU memory of one instance, MiB (0: none, no GPU plan)")
+      ->needs(plan_flag);
   cmd->add_option("--instance-gpu-utilization", pf->gpu_instance_utilization,
-                  "--plan: measured GPU utilization (%) while one instance runs");
+                  "--plan: measured GPU utilization (%) while one instance runs")
+      ->needs(plan_flag);
   out.push_back({cmd, [json_out, plan, pf] {
                    if (*plan) return run_plan(*pf, *json_out);
                    Report r;

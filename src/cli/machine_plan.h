@@ -37,7 +37,8 @@ struct MachinePlan {
 // DEBUG_GPU_ALLOCATION is set. `gpu_instance_memory_bytes` /
 // `gpu_instance_utilization_percent`: one instance's measured GPU footprint
 // (0: none, no GPU plan). Errors: kInvalidArgument for a bad footprint.
-Result<MachinePlan> plan_this_machine(const asr::EngineOptions& engine, std::uint64_t gpu_instance_memory_bytes,
+Result<MachinePlan> plan_this_machine(const asr::EngineOptions& engine,
+                                      std::uint64_t gpu_instance_memory_bytes,
                                       double gpu_instance_utilization_percent);
 
 }  // namespace sf::cli

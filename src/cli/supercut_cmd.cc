@@ -103,7 +103,8 @@ int run_supercut(SupercutFlags f) {
 
   // SAVE_PROFILING_DATA: <output>.profile.json with the stage times, the
   // capacity plan made before the job, and GPU samples taken while it runs.
-  const std::string profile = f.dry_run || !config::env_bool("SAVE_PROFILING_DATA") ? "" : f.output + ".profile.json";
+  const std::string profile =
+      f.dry_run || !config::env_bool("SAVE_PROFILING_DATA") ? "" : f.output + ".profile.json";
   nlohmann::json profile_plan;
   std::unique_ptr<gpu::Sampler> sampler;
   if (!profile.empty()) {
@@ -149,10 +150,13 @@ int run_supercut(SupercutFlags f) {
   if (!profile.empty()) {
     nlohmann::json p;
     p["stages"] = nlohmann::json::array();  // in the order run
-    for (const auto& [stage, secs] : report.stages) p["stages"].push_back({{"stage", stage}, {"seconds", secs}});
+    for (const auto& [stage, secs] : report.stages) {
+      p["stages"].push_back({{"stage", stage}, {"seconds", secs}});
+    }
     p["plan"] = profile_plan;
     if (sampler) sampler->stop();
-    p["gpu_samples"] = sampler ? gpu::samples_to_json(sampler->later_samples()) : nlohmann::json::array();
+    p["gpu_samples"] =
+        sampler ? gpu::samples_to_json(sampler->later_samples()) : nlohmann::json::array();
     if (Status s = write_file_atomic(profile, dump_json(p, 2) + "\n"); !s.ok()) return fail(s);
   }
   SF_LOG_INFO("{} clip(s), {:.1f} s, encoder {} -> {}", report.clips.size(), report.rendered->duration,

@@ -15,35 +15,44 @@ namespace sf::config {
 namespace {
 
 constexpr EnvVar kVars[] = {
-    {"WHISPER_MODEL_SIZE", "base", "default Whisper model name or folder for --engine whisper", Kind::kModel},
+    {"WHISPER_MODEL_SIZE", "base", "default Whisper model name or folder for --engine whisper",
+     Kind::kModel},
     {"FORCE_SINGLE_GPU", "", "plan GPU 0 only, whatever the number of GPUs", Kind::kFlag},
     {"GPU_MEMORY_SAFETY_BUFFER", "0.2",
-     "extra share of one instance's measured GPU memory reserved when sizing (0.2: x1.2)", Kind::kNumber, 0, 2},
+     "extra share of one instance's measured GPU memory reserved when sizing (0.2: x1.2)",
+     Kind::kNumber, 0, 2},
     {"MIN_GPU_UTILIZATION_THRESHOLD", "30",
-     "utilization (%) of one instance below which the planner allows 4 instances; 3 below +20, 2 below +40",
+     "utilization (%) of one instance below which the planner allows 4 instances; 3 below +20, 2 "
+     "below +40",
      Kind::kNumber, 0, 60},
     {"MAX_MODELS_PER_GPU", "4", "most engine instances on one GPU", Kind::kInteger, 1, 64},
-    {"MAX_SEGMENT_DOWNLOADS", "6", "inputs opened (probed, downloaded) in parallel", Kind::kInteger, 1, 64},
-    {"MAX_CLIP_DOWNLOADS", "8", "parallel clip reads from URL inputs", Kind::kInteger, 1, 64},
-    {"TRANSCRIPTION_TIMEOUT", "300", "seconds one segment may take to transcribe in a worker", Kind::kNumber, 1,
-     86400},
-    {"PIPELINE_STAGE_TIMEOUT", "60", "seconds a network read may wait for data", Kind::kNumber, 1, 86400},
-    {"GPU_WORKER_PROCESSES", "", "worker processes: auto (one per GPU, 2 on CPU) or a number", Kind::kAutoOrInteger,
+    {"MAX_SEGMENT_DOWNLOADS", "6", "inputs opened (probed, downloaded) in parallel", Kind::kInteger,
      1, 64},
-    {"WORKER_HEALTH_CHECK_INTERVAL", "30", "seconds between worker health checks", Kind::kNumber, 0.1, 3600},
+    {"MAX_CLIP_DOWNLOADS", "8", "parallel clip reads from URL inputs", Kind::kInteger, 1, 64},
+    {"TRANSCRIPTION_TIMEOUT", "300", "seconds one segment may take to transcribe in a worker",
+     Kind::kNumber, 1, 86400},
+    {"PIPELINE_STAGE_TIMEOUT", "60", "seconds a network read may wait for data", Kind::kNumber, 1,
+     86400},
+    {"GPU_WORKER_PROCESSES", "", "worker processes: auto (one per GPU, 2 on CPU) or a number",
+     Kind::kAutoOrInteger, 1, 64},
+    {"WORKER_HEALTH_CHECK_INTERVAL", "30", "seconds between worker health checks", Kind::kNumber,
+     0.1, 3600},
     {"PROCESS_RESTART_THRESHOLD", "5", "restarts of a worker per job before its device is given up",
      Kind::kInteger, 0, 1000},
-    {"ENABLE_GPU_PROFILING", "", "`gpu --plan` measures a GPU baseline before planning", Kind::kFlag},
-    {"BASELINE_MEASUREMENT_DURATION", "30", "seconds of GPU baseline measurement (10 samples/s)", Kind::kNumber, 0.1,
-     3600},
-    {"PERFORMANCE_MONITORING_INTERVAL", "10", "seconds between GPU samples after the baseline", Kind::kNumber, 0.1,
-     3600},
-    {"ENABLE_PIPELINE_LOGGING", "", "log every stage of a compilation job with its time", Kind::kFlag},
-    {"DEBUG_GPU_ALLOCATION", "", "log every decision of the capacity planner", Kind::kFlag},
-    {"SAVE_PROFILING_DATA", "", "supercut writes OUTPUT.profile.json (stage times, plan, GPU samples)",
+    {"ENABLE_GPU_PROFILING", "", "`gpu --plan` measures a GPU baseline before planning",
      Kind::kFlag},
+    {"BASELINE_MEASUREMENT_DURATION", "30", "seconds of GPU baseline measurement (10 samples/s)",
+     Kind::kNumber, 0.1, 3600},
+    {"PERFORMANCE_MONITORING_INTERVAL", "10", "seconds between GPU samples after the baseline",
+     Kind::kNumber, 0.1, 3600},
+    {"ENABLE_PIPELINE_LOGGING", "", "log every stage of a compilation job with its time",
+     Kind::kFlag},
+    {"DEBUG_GPU_ALLOCATION", "", "log every decision of the capacity planner", Kind::kFlag},
+    {"SAVE_PROFILING_DATA", "",
+     "supercut writes OUTPUT.profile.json (stage times, plan, GPU samples)", Kind::kFlag},
     {"STUDIOFLOW_LIBRARY", "",
-     "transcript library file (default: $XDG_DATA_HOME or ~/.local/share, studioflow/library.db)", Kind::kPath},
+     "transcript library file (default: $XDG_DATA_HOME or ~/.local/share, studioflow/library.db)",
+     Kind::kPath},
 };
 
 const EnvVar* find(std::string_view name) {
@@ -64,7 +73,8 @@ std::string lower(std::string_view s) {
 bool parse_number(std::string_view s, double* out) {
   if (s.empty()) return false;
   for (char c : s) {
-    if (!(std::isdigit(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '+')) return false;
+    if (!(std::isdigit(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '+'))
+      return false;
   }
   std::string text(s);
   char* end = nullptr;
@@ -90,12 +100,18 @@ std::span<const EnvVar> env_vars() { return kVars; }
 std::string allowed_text(const EnvVar& var) {
   std::string range = number_text(var.min) + ".." + number_text(var.max);
   switch (var.kind) {
-    case Kind::kNumber: return "a number in " + range;
-    case Kind::kInteger: return "a whole number in " + range;
-    case Kind::kFlag: return "1/true/yes/on or 0/false/no/off";
-    case Kind::kAutoOrInteger: return "auto or a whole number in " + range;
-    case Kind::kPath: return "a file path (not a folder)";
-    case Kind::kModel: return "a model name (letters, digits, . _ -) or a path";
+    case Kind::kNumber:
+      return "a number in " + range;
+    case Kind::kInteger:
+      return "a whole number in " + range;
+    case Kind::kFlag:
+      return "1/true/yes/on or 0/false/no/off";
+    case Kind::kAutoOrInteger:
+      return "auto or a whole number in " + range;
+    case Kind::kPath:
+      return "a file path (not a folder)";
+    case Kind::kModel:
+      return "a model name (letters, digits, . _ -) or a path";
   }
   return "";
 }
@@ -201,7 +217,9 @@ std::string describe_env() {
     std::string value = env(v.name);
     out += "  " + std::string(v.name);
     out.append(v.name.size() < 32 ? 32 - v.name.size() : 1, ' ');
-    std::string mark = !from_env ? "" : validate_value(v, set).ok() ? "  [set]" : "  [set, invalid]";
+    std::string mark = !from_env                     ? ""
+                       : validate_value(v, set).ok() ? "  [set]"
+                                                     : "  [set, invalid]";
     out += (value.empty() ? std::string("(auto/off)") : value) + mark + "\n      " +
            std::string(v.help) + "; " + allowed_text(v) + "\n";
   }

@@ -83,7 +83,7 @@ std::string env(std::string_view name);
 // validation was skipped, as in a library caller) is logged and the default
 // is used instead, so these always return a value in the variable's range.
 double env_double(std::string_view name);
-long env_int(std::string_view name);  // rounded toward zero
+long env_int(std::string_view name);   // rounded toward zero
 bool env_bool(std::string_view name);  // 1/true/yes/on (any case)
 // kAutoOrInteger: empty for "auto" or unset, else the number.
 std::optional<long> env_int_or_auto(std::string_view name);

@@ -53,11 +53,14 @@ MachineMeasurements measure_machine(bool baseline, const SamplerOptions& options
     return m;
   }
   if (!inv.nvml_status.ok()) {
-    m.gpu_status = unavailable("NVML is needed to measure GPU memory in use: " + inv.nvml_status.message());
+    m.gpu_status =
+        unavailable("NVML is needed to measure GPU memory in use: " + inv.nvml_status.message());
     return m;
   }
   std::vector<DeviceBaseline> stats;
   if (baseline) {
+    SF_LOG_INFO("measuring the GPU baseline: {} s, {} samples per second", options.baseline_seconds,
+                1.0 / options.baseline_interval);
     auto sampler = Sampler::start(options);
     if (sampler.ok()) {
       auto b = (*sampler)->wait_baseline();
@@ -74,14 +77,17 @@ MachineMeasurements measure_machine(bool baseline, const SamplerOptions& options
   for (const GpuDevice& d : inv.devices) {
     std::optional<DeviceBaseline> b;
     for (const DeviceBaseline& s : stats) {
-      if (s.pci_domain == d.cuda.pci_domain && s.pci_bus == d.cuda.pci_bus && s.pci_device == d.cuda.pci_device) b = s;
+      if (s.pci_domain == d.cuda.pci_domain && s.pci_bus == d.cuda.pci_bus &&
+          s.pci_device == d.cuda.pci_device)
+        b = s;
     }
     if (!b && d.nvml) b = from_snapshot(*d.nvml);
     if (!b) continue;  // CUDA sees it, NVML does not: its use cannot be measured
     DeviceMeasurement dm;
     dm.gpu = d.cuda.ordinal;
     dm.name = d.cuda.name;
-    dm.memory_total_bytes = b->memory_total_bytes != 0 ? b->memory_total_bytes : d.cuda.total_memory_bytes;
+    dm.memory_total_bytes =
+        b->memory_total_bytes != 0 ? b->memory_total_bytes : d.cuda.total_memory_bytes;
     dm.baseline_memory_used_bytes = static_cast<std::uint64_t>(b->mean_memory_used_bytes);
     dm.baseline_utilization_percent = b->mean_utilization_percent.value_or(0);
     m.gpus.push_back(std::move(dm));
@@ -109,12 +115,14 @@ Result<WorkerPlan> plan_for_machine(const MachineMeasurements& m, const Capacity
     }
     SF_ASSIGN_OR_RETURN(WorkerPlan plan, plan_gpu_workers(devices, options));
     if (!plan.workers.empty()) return plan;
-    WorkerPlan cpu = plan_cpu_workers(m.cpu_cores, m.memory_available_bytes, request.cpu_instance_bytes, options);
+    WorkerPlan cpu = plan_cpu_workers(m.cpu_cores, m.memory_available_bytes,
+                                      request.cpu_instance_bytes, options);
     plan.decisions.insert(plan.decisions.end(), cpu.decisions.begin(), cpu.decisions.end());
     plan.workers = cpu.workers;
     return plan;
   }
-  WorkerPlan plan = plan_cpu_workers(m.cpu_cores, m.memory_available_bytes, request.cpu_instance_bytes, options);
+  WorkerPlan plan =
+      plan_cpu_workers(m.cpu_cores, m.memory_available_bytes, request.cpu_instance_bytes, options);
   plan.decisions.insert(plan.decisions.begin(), why_cpu);
   return plan;
 }
@@ -125,16 +133,17 @@ nlohmann::json measurements_to_json(const MachineMeasurements& m) {
   for (std::size_t i = 0; i < m.gpus.size(); ++i) {
     const DeviceMeasurement& d = m.gpus[i];
     const DeviceBaseline& b = m.baselines[i];
-    gpus.push_back({{"gpu", d.gpu},
-                    {"name", d.name},
-                    {"memory_total_bytes", d.memory_total_bytes},
-                    {"baseline_memory_used_bytes", d.baseline_memory_used_bytes},
-                    {"baseline_utilization_percent", d.baseline_utilization_percent},
-                    {"max_utilization_percent",
-                     b.max_utilization_percent ? json(*b.max_utilization_percent) : json(nullptr)},
-                    {"temperature_celsius",
-                     b.mean_temperature_celsius ? json(*b.mean_temperature_celsius) : json(nullptr)},
-                    {"samples", b.samples}});
+    gpus.push_back(
+        {{"gpu", d.gpu},
+         {"name", d.name},
+         {"memory_total_bytes", d.memory_total_bytes},
+         {"baseline_memory_used_bytes", d.baseline_memory_used_bytes},
+         {"baseline_utilization_percent", d.baseline_utilization_percent},
+         {"max_utilization_percent",
+          b.max_utilization_percent ? json(*b.max_utilization_percent) : json(nullptr)},
+         {"temperature_celsius",
+          b.mean_temperature_celsius ? json(*b.mean_temperature_celsius) : json(nullptr)},
+         {"samples", b.samples}});
   }
   return {{"cpu_cores", m.cpu_cores},
           {"memory_available_bytes", m.memory_available_bytes},
@@ -150,12 +159,14 @@ nlohmann::json samples_to_json(const std::vector<GpuSample>& samples) {
   for (const GpuSample& s : samples) {
     json gpus = json::array();
     for (const NvmlDeviceStatus& d : s.devices) {
-      gpus.push_back({{"index", d.index},
-                      {"utilization_percent",
-                       d.gpu_utilization_percent ? json(*d.gpu_utilization_percent) : json(nullptr)},
-                      {"memory_used_bytes", d.memory_used_bytes},
-                      {"memory_total_bytes", d.memory_total_bytes},
-                      {"temperature_celsius", d.temperature_celsius ? json(*d.temperature_celsius) : json(nullptr)}});
+      gpus.push_back(
+          {{"index", d.index},
+           {"utilization_percent",
+            d.gpu_utilization_percent ? json(*d.gpu_utilization_percent) : json(nullptr)},
+           {"memory_used_bytes", d.memory_used_bytes},
+           {"memory_total_bytes", d.memory_total_bytes},
+           {"temperature_celsius",
+            d.temperature_celsius ? json(*d.temperature_celsius) : json(nullptr)}});
     }
     out.push_back({{"t", s.t}, {"gpus", gpus}});
   }

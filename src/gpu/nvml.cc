@@ -140,7 +140,8 @@ class Library {
       }
       // Optional: a missing or failing temperature sensor is not an error.
       unsigned temp = 0;
-      if (get_temperature_ != nullptr && get_temperature_(dev, kNvmlTemperatureGpu, &temp) == kNvmlSuccess) {
+      if (get_temperature_ != nullptr &&
+          get_temperature_(dev, kNvmlTemperatureGpu, &temp) == kNvmlSuccess) {
         s.temperature_celsius = temp;
       }
       NvmlPciInfo pci{};

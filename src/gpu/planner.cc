@@ -35,7 +35,8 @@ Status check(const DeviceMeasurement& d) {
       return invalid_argument(who + "throughput points must be for 1, 2, ... instances in order");
     }
     if (!p.out_of_memory && !(p.throughput >= 0 && std::isfinite(p.throughput))) {
-      return invalid_argument(who + "throughput of " + std::to_string(p.instances) + " instance(s) is negative");
+      return invalid_argument(who + "throughput of " + std::to_string(p.instances) +
+                              " instance(s) is negative");
     }
   }
   return {};
@@ -52,20 +53,24 @@ int utilization_bound(double u, double t) {
 // Instances on one GPU, or 0 when the GPU is not used.
 int plan_one(const DeviceMeasurement& d, const PlanOptions& o, std::vector<std::string>& why) {
   const std::string g = "GPU " + std::to_string(d.gpu);
-  const double free_bytes = static_cast<double>(d.memory_total_bytes - d.baseline_memory_used_bytes);
+  const double free_bytes =
+      static_cast<double>(d.memory_total_bytes - d.baseline_memory_used_bytes);
   const double one = static_cast<double>(d.instance_memory_bytes);
   const double per = one * (1.0 + o.memory_safety_buffer);
-  why.push_back(fmt::format("{} ({}): {} total, {} in use at baseline, {} free; {:.0f}% busy at baseline", g,
-                            d.name.empty() ? "unnamed" : d.name, gib(static_cast<double>(d.memory_total_bytes)),
-                            gib(static_cast<double>(d.baseline_memory_used_bytes)), gib(free_bytes),
-                            d.baseline_utilization_percent));
+  why.push_back(fmt::format(
+      "{} ({}): {} total, {} in use at baseline, {} free; {:.0f}% busy at baseline", g,
+      d.name.empty() ? "unnamed" : d.name, gib(static_cast<double>(d.memory_total_bytes)),
+      gib(static_cast<double>(d.baseline_memory_used_bytes)), gib(free_bytes),
+      d.baseline_utilization_percent));
   if (free_bytes < one) {
-    why.push_back(fmt::format("{}: not used: {} free cannot hold one instance ({})", g, gib(free_bytes), gib(one)));
+    why.push_back(fmt::format("{}: not used: {} free cannot hold one instance ({})", g,
+                              gib(free_bytes), gib(one)));
     return 0;
   }
   const int by_memory = static_cast<int>(std::floor(free_bytes / per));
-  why.push_back(fmt::format("{}: memory bound {} = floor({} free / {} per instance ({} x {:.2f}))", g, by_memory,
-                            gib(free_bytes), gib(per), gib(one), 1.0 + o.memory_safety_buffer));
+  why.push_back(fmt::format("{}: memory bound {} = floor({} free / {} per instance ({} x {:.2f}))",
+                            g, by_memory, gib(free_bytes), gib(per), gib(one),
+                            1.0 + o.memory_safety_buffer));
   const double t = o.min_utilization_threshold;
   double u = d.instance_utilization_percent;
   std::string u_what = fmt::format("{:.0f}% busy with one instance", u);
@@ -75,8 +80,9 @@ int plan_one(const DeviceMeasurement& d, const PlanOptions& o, std::vector<std::
                          d.instance_utilization_percent);
   }
   const int by_util = utilization_bound(u, t);
-  why.push_back(fmt::format("{}: utilization bound {}: {} (4 below {:.0f}%, 3 below {:.0f}%, 2 below {:.0f}%, else 1)",
-                            g, by_util, u_what, t, t + 20, t + 40));
+  why.push_back(fmt::format(
+      "{}: utilization bound {}: {} (4 below {:.0f}%, 3 below {:.0f}%, 2 below {:.0f}%, else 1)", g,
+      by_util, u_what, t, t + 20, t + 40));
   int n = std::max(1, std::min(by_memory, by_util));
   why.push_back(fmt::format("{}: the stricter bound, at least 1: {} instance(s)", g, n));
 
@@ -94,14 +100,16 @@ int plan_one(const DeviceMeasurement& d, const PlanOptions& o, std::vector<std::
         best_tp = p.throughput;
         continue;
       }
-      const double gain = best_tp > 0 ? p.throughput / best_tp - 1.0 : (p.throughput > 0 ? 1.0 : 0.0);
+      const double gain =
+          best_tp > 0 ? p.throughput / best_tp - 1.0 : (p.throughput > 0 ? 1.0 : 0.0);
       if (gain < o.min_throughput_gain) {
-        stop = fmt::format("{} instances give {:.3g} ({:+.1f}% over {:.3g} with {}), under +{:.0f}%", p.instances,
-                           p.throughput, gain * 100, best_tp, best, o.min_throughput_gain * 100);
+        stop = fmt::format(
+            "{} instances give {:.3g} ({:+.1f}% over {:.3g} with {}), under +{:.0f}%", p.instances,
+            p.throughput, gain * 100, best_tp, best, o.min_throughput_gain * 100);
         break;
       }
-      why.push_back(fmt::format("{}: {} instances give {:.3g} ({:+.1f}% over {:.3g} with {})", g, p.instances,
-                                p.throughput, gain * 100, best_tp, best));
+      why.push_back(fmt::format("{}: {} instances give {:.3g} ({:+.1f}% over {:.3g} with {})", g,
+                                p.instances, p.throughput, gain * 100, best_tp, best));
       best = p.instances;
       best_tp = p.throughput;
     }
@@ -109,9 +117,12 @@ int plan_one(const DeviceMeasurement& d, const PlanOptions& o, std::vector<std::
       why.push_back(fmt::format("{}: not used: one instance already ran out of memory", g));
       return 0;
     }
-    if (stop.empty()) stop = fmt::format("measured up to {} instances, still growing", d.throughput.back().instances);
-    why.push_back(fmt::format("{}: measured throughput decides: {} instance(s) ({}); the bounds said {}", g, best,
-                              stop, n));
+    if (stop.empty())
+      stop =
+          fmt::format("measured up to {} instances, still growing", d.throughput.back().instances);
+    why.push_back(
+        fmt::format("{}: measured throughput decides: {} instance(s) ({}); the bounds said {}", g,
+                    best, stop, n));
     n = best;
   }
   if (n > o.max_models_per_gpu) {
@@ -130,7 +141,8 @@ int WorkerPlan::total_instances() const {
 }
 
 bool WorkerPlan::uses_gpu() const {
-  return std::any_of(workers.begin(), workers.end(), [](const WorkerSpec& w) { return w.gpu >= 0; });
+  return std::any_of(workers.begin(), workers.end(),
+                     [](const WorkerSpec& w) { return w.gpu >= 0; });
 }
 
 PlanOptions plan_options_from_env() {
@@ -139,17 +151,21 @@ PlanOptions plan_options_from_env() {
   o.min_utilization_threshold = config::env_double("MIN_GPU_UTILIZATION_THRESHOLD");
   o.max_models_per_gpu = static_cast<int>(config::env_int("MAX_MODELS_PER_GPU"));
   o.force_single_gpu = config::env_bool("FORCE_SINGLE_GPU");
-  if (std::optional<long> n = config::env_int_or_auto("GPU_WORKER_PROCESSES")) o.worker_processes = static_cast<int>(*n);
+  if (std::optional<long> n = config::env_int_or_auto("GPU_WORKER_PROCESSES"))
+    o.worker_processes = static_cast<int>(*n);
   return o;
 }
 
-Result<WorkerPlan> plan_gpu_workers(const std::vector<DeviceMeasurement>& devices, const PlanOptions& options) {
+Result<WorkerPlan> plan_gpu_workers(const std::vector<DeviceMeasurement>& devices,
+                                    const PlanOptions& options) {
   if (devices.empty()) return invalid_argument("GPU plan: no GPU measured");
-  if (options.max_models_per_gpu < 1) return invalid_argument("GPU plan: max_models_per_gpu must be at least 1");
+  if (options.max_models_per_gpu < 1)
+    return invalid_argument("GPU plan: max_models_per_gpu must be at least 1");
   if (options.worker_processes && *options.worker_processes < 1) {
     return invalid_argument("GPU plan: worker_processes must be at least 1");
   }
-  if (!(options.memory_safety_buffer >= 0)) return invalid_argument("GPU plan: negative memory safety buffer");
+  if (!(options.memory_safety_buffer >= 0))
+    return invalid_argument("GPU plan: negative memory safety buffer");
   for (const DeviceMeasurement& d : devices) SF_RETURN_IF_ERROR(check(d));
 
   WorkerPlan plan;
@@ -157,8 +173,8 @@ Result<WorkerPlan> plan_gpu_workers(const std::vector<DeviceMeasurement>& device
   for (const DeviceMeasurement& d : devices) used.push_back(&d);
   std::sort(used.begin(), used.end(), [](auto* a, auto* b) { return a->gpu < b->gpu; });
   if (options.force_single_gpu && used.size() > 1) {
-    plan.decisions.push_back(fmt::format("FORCE_SINGLE_GPU: GPU {} only, {} other GPU(s) left out", used[0]->gpu,
-                                         used.size() - 1));
+    plan.decisions.push_back(fmt::format("FORCE_SINGLE_GPU: GPU {} only, {} other GPU(s) left out",
+                                         used[0]->gpu, used.size() - 1));
     used.resize(1);
   }
   std::vector<std::pair<int, int>> per_gpu;  // (gpu, instances)
@@ -173,14 +189,15 @@ Result<WorkerPlan> plan_gpu_workers(const std::vector<DeviceMeasurement>& device
 
   if (!options.worker_processes) {
     for (auto [gpu, n] : per_gpu) plan.workers.push_back({gpu, n, 1});
-    plan.decisions.push_back(
-        fmt::format("GPU_WORKER_PROCESSES=auto: one worker process per GPU, {} in all", plan.workers.size()));
+    plan.decisions.push_back(fmt::format(
+        "GPU_WORKER_PROCESSES=auto: one worker process per GPU, {} in all", plan.workers.size()));
     return plan;
   }
   const int want = *options.worker_processes;
   if (want < static_cast<int>(per_gpu.size())) {
-    plan.decisions.push_back(fmt::format("GPU_WORKER_PROCESSES={}: the first {} of {} planned GPU(s) only", want,
-                                         want, per_gpu.size()));
+    plan.decisions.push_back(
+        fmt::format("GPU_WORKER_PROCESSES={}: the first {} of {} planned GPU(s) only", want, want,
+                    per_gpu.size()));
     per_gpu.resize(static_cast<std::size_t>(want));
   }
   // Round robin: GPU i gets the processes i, i + G, ...; never more
@@ -191,11 +208,13 @@ Result<WorkerPlan> plan_gpu_workers(const std::vector<DeviceMeasurement>& device
     auto [gpu, n] = per_gpu[static_cast<std::size_t>(i)];
     int procs = want / gpus + (i < want % gpus ? 1 : 0);
     procs = std::clamp(procs, 1, n);
-    for (int k = 0; k < procs; ++k) plan.workers.push_back({gpu, n / procs + (k < n % procs ? 1 : 0), 1});
+    for (int k = 0; k < procs; ++k)
+      plan.workers.push_back({gpu, n / procs + (k < n % procs ? 1 : 0), 1});
     made += procs;
   }
-  plan.decisions.push_back(fmt::format("GPU_WORKER_PROCESSES={}: {} worker process(es) over {} GPU(s){}", want, made,
-                                       gpus, made < want ? " (no more processes than instances on a GPU)" : ""));
+  plan.decisions.push_back(
+      fmt::format("GPU_WORKER_PROCESSES={}: {} worker process(es) over {} GPU(s){}", want, made,
+                  gpus, made < want ? " (no more processes than instances on a GPU)" : ""));
   return plan;
 }
 
@@ -206,27 +225,30 @@ WorkerPlan plan_cpu_workers(int cores, std::uint64_t memory_bytes, std::uint64_t
   int procs = 2;
   if (options.worker_processes) {
     procs = std::max(1, *options.worker_processes);
-    plan.decisions.push_back(fmt::format("GPU_WORKER_PROCESSES={}: {} CPU worker process(es)", procs, procs));
+    plan.decisions.push_back(
+        fmt::format("GPU_WORKER_PROCESSES={}: {} CPU worker process(es)", procs, procs));
   } else {
     procs = std::min(2, cores);
-    plan.decisions.push_back(fmt::format("GPU_WORKER_PROCESSES=auto: {} CPU worker process(es) (2, as the seed{})",
-                                         procs, cores < 2 ? ", but only 1 core" : ""));
+    plan.decisions.push_back(
+        fmt::format("GPU_WORKER_PROCESSES=auto: {} CPU worker process(es) (2, as the seed{})",
+                    procs, cores < 2 ? ", but only 1 core" : ""));
   }
   int instances = std::max(cores, procs);
-  plan.decisions.push_back(fmt::format("{} core(s): {} instance(s) in all, {}", cores, instances,
-                                       instances == cores ? "one per core" : "at least one per process"));
+  plan.decisions.push_back(
+      fmt::format("{} core(s): {} instance(s) in all, {}", cores, instances,
+                  instances == cores ? "one per core" : "at least one per process"));
   if (instance_bytes > 0) {
     const std::uint64_t by_memory = memory_bytes / instance_bytes;
     if (by_memory < static_cast<std::uint64_t>(instances)) {
       instances = static_cast<int>(std::max<std::uint64_t>(1, by_memory));
-      plan.decisions.push_back(fmt::format("memory bound {} = floor({} available / {} per instance){}", by_memory,
-                                           gib(static_cast<double>(memory_bytes)),
-                                           gib(static_cast<double>(instance_bytes)),
-                                           by_memory == 0 ? ": at least 1" : ""));
+      plan.decisions.push_back(fmt::format(
+          "memory bound {} = floor({} available / {} per instance){}", by_memory,
+          gib(static_cast<double>(memory_bytes)), gib(static_cast<double>(instance_bytes)),
+          by_memory == 0 ? ": at least 1" : ""));
     } else {
-      plan.decisions.push_back(fmt::format("memory holds {} instance(s) ({} available / {} per instance): not a limit",
-                                           by_memory, gib(static_cast<double>(memory_bytes)),
-                                           gib(static_cast<double>(instance_bytes))));
+      plan.decisions.push_back(fmt::format(
+          "memory holds {} instance(s) ({} available / {} per instance): not a limit", by_memory,
+          gib(static_cast<double>(memory_bytes)), gib(static_cast<double>(instance_bytes))));
     }
   } else {
     plan.decisions.push_back("footprint of one instance unknown: no memory bound");
@@ -240,8 +262,8 @@ WorkerPlan plan_cpu_workers(int cores, std::uint64_t memory_bytes, std::uint64_t
   for (int k = 0; k < procs; ++k) {
     plan.workers.push_back({-1, instances / procs + (k < instances % procs ? 1 : 0), threads});
   }
-  plan.decisions.push_back(fmt::format("{} instance(s) over {} process(es), {} compute thread(s) each", instances,
-                                       procs, threads));
+  plan.decisions.push_back(fmt::format(
+      "{} instance(s) over {} process(es), {} compute thread(s) each", instances, procs, threads));
   return plan;
 }
 

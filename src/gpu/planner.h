@@ -39,11 +39,10 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "core/status.h"
 
@@ -73,12 +72,12 @@ struct DeviceMeasurement {
 };
 
 struct PlanOptions {
-  double memory_safety_buffer = 0.2;       // GPU_MEMORY_SAFETY_BUFFER
-  double min_utilization_threshold = 30;   // MIN_GPU_UTILIZATION_THRESHOLD
-  int max_models_per_gpu = 4;              // MAX_MODELS_PER_GPU
-  bool force_single_gpu = false;           // FORCE_SINGLE_GPU
-  std::optional<int> worker_processes;     // GPU_WORKER_PROCESSES; empty = auto
-  double min_throughput_gain = 0.05;       // another instance must add >= 5 %
+  double memory_safety_buffer = 0.2;      // GPU_MEMORY_SAFETY_BUFFER
+  double min_utilization_threshold = 30;  // MIN_GPU_UTILIZATION_THRESHOLD
+  int max_models_per_gpu = 4;             // MAX_MODELS_PER_GPU
+  bool force_single_gpu = false;          // FORCE_SINGLE_GPU
+  std::optional<int> worker_processes;    // GPU_WORKER_PROCESSES; empty = auto
+  double min_throughput_gain = 0.05;      // another instance must add >= 5 %
 };
 
 // From the environment (validated by config::validate_env()).
@@ -103,7 +102,8 @@ struct WorkerPlan {
 // baseline above total, footprint memory 0, a utilization outside 0..100,
 // throughput points not numbered 1, 2, ... or negative, options out of
 // range (max_models_per_gpu < 1, worker_processes < 1, negative buffer).
-Result<WorkerPlan> plan_gpu_workers(const std::vector<DeviceMeasurement>& devices, const PlanOptions& options);
+Result<WorkerPlan> plan_gpu_workers(const std::vector<DeviceMeasurement>& devices,
+                                    const PlanOptions& options);
 
 // Plans CPU workers for `cores` cores and `memory_bytes` of memory available,
 // one instance taking `instance_bytes` (0: unknown, no memory bound).

@@ -42,12 +42,14 @@ Result<std::vector<DeviceBaseline>> baseline_stats(std::span<const GpuSample> sa
       if (d.gpu_utilization_percent) {
         a.util_sum += *d.gpu_utilization_percent;
         ++a.util_n;
-        b.max_utilization_percent = std::max(b.max_utilization_percent.value_or(0), *d.gpu_utilization_percent);
+        b.max_utilization_percent =
+            std::max(b.max_utilization_percent.value_or(0), *d.gpu_utilization_percent);
       }
       if (d.temperature_celsius) {
         a.temp_sum += *d.temperature_celsius;
         ++a.temp_n;
-        b.max_temperature_celsius = std::max(b.max_temperature_celsius.value_or(0), *d.temperature_celsius);
+        b.max_temperature_celsius =
+            std::max(b.max_temperature_celsius.value_or(0), *d.temperature_celsius);
       }
     }
   }
@@ -73,7 +75,8 @@ Result<std::unique_ptr<Sampler>> Sampler::start(const SamplerOptions& options) {
   if (!(options.baseline_interval > 0) || !(options.interval_seconds > 0)) {
     return invalid_argument("GPU sampler: sampling intervals must be positive");
   }
-  if (!(options.baseline_seconds >= 0)) return invalid_argument("GPU sampler: negative baseline duration");
+  if (!(options.baseline_seconds >= 0))
+    return invalid_argument("GPU sampler: negative baseline duration");
   SF_ASSIGN_OR_RETURN(std::vector<NvmlDeviceStatus> first, nvml_snapshot());
   GpuSample s;
   s.devices = std::move(first);
@@ -100,7 +103,10 @@ void Sampler::stop() {
     stopping_ = true;
   }
   cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  // A second caller waits here until the first one has joined.
+  std::call_once(joined_, [this] {
+    if (thread_.joinable()) thread_.join();
+  });
   std::lock_guard lock(mu_);
   baseline_done_ = true;
 }
@@ -114,8 +120,8 @@ void Sampler::loop() {
   std::unique_lock lock(mu_);
   while (!stopping_) {
     const bool in_baseline = !baseline_done_;
-    next += std::chrono::duration_cast<Clock::duration>(
-        std::chrono::duration<double>(in_baseline ? options_.baseline_interval : options_.interval_seconds));
+    next += std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+        in_baseline ? options_.baseline_interval : options_.interval_seconds));
     if (in_baseline && since(next) > options_.baseline_seconds) {
       baseline_done_ = true;
       cv_.notify_all();

@@ -118,6 +118,7 @@ class Sampler {
   std::optional<GpuSample> latest_;  // GUARDED_BY(mu_)
   Status last_error_;                // GUARDED_BY(mu_)
   std::thread thread_;
+  std::once_flag joined_;
 };
 
 }  // namespace sf::gpu

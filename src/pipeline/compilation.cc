@@ -29,7 +29,8 @@ double seconds_since(Clock::time_point t0) {
 void stage_done(CompilationReport& report, const char* stage, double seconds) {
   report.stages.emplace_back(stage, seconds);
   if (config::env_bool("ENABLE_PIPELINE_LOGGING")) {
-    SF_LOG_INFO("pipeline: stage {} done in {:.3f} s (stage {} of the job)", stage, seconds, report.stages.size());
+    SF_LOG_INFO("pipeline: stage {} done in {:.3f} s (stage {} of the job)", stage, seconds,
+                report.stages.size());
   }
 }
 

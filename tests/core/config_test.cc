@@ -30,8 +30,11 @@ struct Row {
 // Per variable: values that pass and values that must be refused.
 const std::map<std::string, Row>& rows() {
   static const std::map<std::string, Row> r = {
-      {"WHISPER_MODEL_SIZE", {{"tiny", "base.en", "large-v3", "/models/whisper-small"}, {"tiny model", ".hidden", "a;b"}}},
-      {"FORCE_SINGLE_GPU", {{"1", "true", "YES", "on", "0", "false", "No", "off"}, {"maybe", "2", "y"}}},
+      {"WHISPER_MODEL_SIZE",
+       {{"tiny", "base.en", "large-v3", "/models/whisper-small"},
+        {"tiny model", ".hidden", "a;b"}}},
+      {"FORCE_SINGLE_GPU",
+       {{"1", "true", "YES", "on", "0", "false", "No", "off"}, {"maybe", "2", "y"}}},
       {"GPU_MEMORY_SAFETY_BUFFER", {{"0", "0.2", "2"}, {"-0.1", "2.5", "lots", "20%"}}},
       {"MIN_GPU_UTILIZATION_THRESHOLD", {{"0", "30", "60"}, {"61", "-1", "high"}}},
       {"MAX_MODELS_PER_GPU", {{"1", "4", "64"}, {"0", "65", "2.5", "four"}}},
@@ -48,7 +51,8 @@ const std::map<std::string, Row>& rows() {
       {"ENABLE_PIPELINE_LOGGING", {{"1", "false"}, {"verbose"}}},
       {"DEBUG_GPU_ALLOCATION", {{"true", "0"}, {"debug"}}},
       {"SAVE_PROFILING_DATA", {{"yes", "no"}, {"sometimes"}}},
-      {"STUDIOFLOW_LIBRARY", {{"/tmp/sf-config-test/library.db", "library.db"}, {"/tmp", "/tmp/some/folder/"}}},
+      {"STUDIOFLOW_LIBRARY",
+       {{"/tmp/sf-config-test/library.db", "library.db"}, {"/tmp", "/tmp/some/folder/"}}},
   };
   return r;
 }
@@ -64,9 +68,11 @@ TEST(Config, EveryListedVariableHasAKindARangeAndATestRow) {
       EXPECT_LT(v.min, v.max) << v.name;
     }
     // The default itself is valid.
-    EXPECT_TRUE(validate_value(v, v.fallback).ok()) << v.name << ": " << validate_value(v, v.fallback).message();
+    EXPECT_TRUE(validate_value(v, v.fallback).ok())
+        << v.name << ": " << validate_value(v, v.fallback).message();
   }
-  for (const auto& [name, row] : rows()) EXPECT_TRUE(listed.count(name)) << name << " is tested but not listed";
+  for (const auto& [name, row] : rows())
+    EXPECT_TRUE(listed.count(name)) << name << " is tested but not listed";
   EXPECT_FALSE(listed.count("ENABLE_CUDA_STREAMS"));  // returns with the CUDA backend
 }
 
@@ -83,7 +89,8 @@ TEST(Config, GoodValuesPassBadValuesAreErrorsNamingTheVariable) {
       Status s = validate_env();
       ASSERT_FALSE(s.ok()) << v.name << "=" << bad << " was accepted";
       EXPECT_EQ(s.code(), Code::kInvalidArgument);
-      EXPECT_NE(s.message().find(std::string(v.name) + "='" + bad + "'"), std::string::npos) << s.message();
+      EXPECT_NE(s.message().find(std::string(v.name) + "='" + bad + "'"), std::string::npos)
+          << s.message();
       EXPECT_NE(s.message().find("is not valid"), std::string::npos) << s.message();
     }
   }
@@ -94,7 +101,8 @@ TEST(Config, GoodValuesPassBadValuesAreErrorsNamingTheVariable) {
 
 TEST(Config, MessagesSayWhatIsAllowed) {
   ScopedEnv e("MAX_MODELS_PER_GPU", "0");
-  EXPECT_EQ(validate_env().message(), "MAX_MODELS_PER_GPU='0' is not valid: expected a whole number in 1..64");
+  EXPECT_EQ(validate_env().message(),
+            "MAX_MODELS_PER_GPU='0' is not valid: expected a whole number in 1..64");
   ScopedEnv f("FORCE_SINGLE_GPU", "maybe");
   ::unsetenv("MAX_MODELS_PER_GPU");
   EXPECT_EQ(validate_env().message(),
@@ -167,7 +175,8 @@ TEST(Config, DescribeMarksSetAndInvalidValues) {
   ScopedEnv a("MAX_MODELS_PER_GPU", "0");
   ScopedEnv b("FORCE_SINGLE_GPU", "1");
   std::string text = describe_env();
-  EXPECT_NE(text.find("MAX_MODELS_PER_GPU              0  [set, invalid]"), std::string::npos) << text;
+  EXPECT_NE(text.find("MAX_MODELS_PER_GPU              0  [set, invalid]"), std::string::npos)
+      << text;
   EXPECT_NE(text.find("FORCE_SINGLE_GPU                1  [set]\n"), std::string::npos) << text;
   EXPECT_NE(text.find("a whole number in 1..64"), std::string::npos);
   EXPECT_EQ(text.find("ENABLE_CUDA_STREAMS"), std::string::npos);

@@ -29,8 +29,8 @@ DeviceMeasurement device_from(const nlohmann::json& j) {
   d.instance_memory_bytes = j.at("instance_memory_bytes").get<std::uint64_t>();
   d.instance_utilization_percent = j.at("instance_utilization_percent").get<double>();
   for (const auto& p : j.value("throughput", nlohmann::json::array())) {
-    d.throughput.push_back(
-        {p.at("instances").get<int>(), p.value("throughput", 0.0), p.value("out_of_memory", false)});
+    d.throughput.push_back({p.at("instances").get<int>(), p.value("throughput", 0.0),
+                            p.value("out_of_memory", false)});
   }
   return d;
 }
@@ -74,7 +74,9 @@ TEST(Planner, RecordedMeasurementSets) {
     EXPECT_EQ(plan->total_instances(), total);
     EXPECT_EQ(plan->uses_gpu(), !want.empty());
     for (const auto& text : c["expect"]["decision_contains"]) {
-      EXPECT_NE(why.find(text.get<std::string>()), std::string::npos) << "missing '" << text << "' in\n" << why;
+      EXPECT_NE(why.find(text.get<std::string>()), std::string::npos)
+          << "missing '" << text << "' in\n"
+          << why;
     }
   }
 }
@@ -102,14 +104,17 @@ TEST(Planner, InconsistentMeasurementsNameTheGpuAndField) {
 
   d.instance_memory_bytes = 1 << 20;
   d.baseline_memory_used_bytes = 2u << 30;
-  EXPECT_NE(plan_gpu_workers({d}, PlanOptions{}).status().message().find("baseline_memory_used_bytes"),
-            std::string::npos);
+  EXPECT_NE(
+      plan_gpu_workers({d}, PlanOptions{}).status().message().find("baseline_memory_used_bytes"),
+      std::string::npos);
   d.baseline_memory_used_bytes = 0;
   d.instance_utilization_percent = 120;
-  EXPECT_NE(plan_gpu_workers({d}, PlanOptions{}).status().message().find("utilization"), std::string::npos);
+  EXPECT_NE(plan_gpu_workers({d}, PlanOptions{}).status().message().find("utilization"),
+            std::string::npos);
   d.instance_utilization_percent = 10;
   d.throughput = {{2, 5.0, false}};
-  EXPECT_NE(plan_gpu_workers({d}, PlanOptions{}).status().message().find("1, 2, ..."), std::string::npos);
+  EXPECT_NE(plan_gpu_workers({d}, PlanOptions{}).status().message().find("1, 2, ..."),
+            std::string::npos);
   d.throughput.clear();
   EXPECT_FALSE(plan_gpu_workers({}, PlanOptions{}).ok());
   PlanOptions bad;
