@@ -89,6 +89,12 @@ int run(int argc, char** argv) {
     std::fputs(config::describe_env().c_str(), stdout);
     return kExitOk;
   }
+  // Once, before any command: a bad variable is a usage error naming it,
+  // not a default silently used.
+  if (Status s = config::validate_env(); !s.ok()) {
+    std::fprintf(stderr, "studioflow: %s\n", s.message().c_str());
+    return kExitUsage;
+  }
   std::set_terminate(on_terminate);
   for (auto& c : commands) {
     if (c.app->parsed()) return run_guarded("running " + c.app->get_name(), c.run);

@@ -1,4 +1,6 @@
 // `studioflow gpu [--json]`: what acceleration this machine really has.
+// `studioflow gpu --plan [--json]`: the measurements and the capacity plan
+// (cli/machine_plan.h) for an engine.
 //
 // Every flag comes from a real check: an encoder counts when the ladder's
 // probe opened it and encoded a frame; CUDA counts when the driver loaded,
@@ -11,7 +13,9 @@
 #include <string>
 
 #include "cli/app.h"
+#include "cli/common.h"
 #include "cli/exit_codes.h"
+#include "cli/machine_plan.h"
 #include "core/json.h"
 #include "gpu/inventory.h"
 #include "media/encoder_ladder.h"
@@ -140,13 +144,104 @@ void print_text(const Report& r) {
   }
 }
 
+struct PlanFlags {
+  asr::EngineOptions engine;
+  double gpu_instance_mib = 0;
+  double gpu_instance_utilization = 0;
+};
+
+void print_plan_text(const MachinePlan& mp) {
+  const gpu::MachineMeasurements& m = mp.measurements;
+  fmt::print("measurements:\n");
+  fmt::print("  {:<16}{}\n", "CPU cores", m.cpu_cores);
+  fmt::print("  {:<16}{:.1f} GiB available\n", "memory", gib(m.memory_available_bytes));
+  fmt::print("  {:<16}{}\n", "one instance",
+             mp.cpu_instance.bytes > 0
+                 ? fmt::format("{:.0f} MiB on the CPU ({})", mp.cpu_instance.bytes / 1048576.0,
+                               mp.cpu_instance.source)
+                 : mp.cpu_instance.source);
+  if (!m.gpu_status.ok()) fmt::print("  {:<16}none: {}\n", "GPU", m.gpu_status.message());
+  for (std::size_t i = 0; i < m.gpus.size(); ++i) {
+    const gpu::DeviceMeasurement& d = m.gpus[i];
+    const gpu::DeviceBaseline& b = m.baselines[i];
+    std::string text = fmt::format("{}, {:.1f} GiB, {:.1f} GiB in use, {:.0f}% busy", d.name,
+                                   gib(d.memory_total_bytes), gib(d.baseline_memory_used_bytes),
+                                   d.baseline_utilization_percent);
+    if (b.max_utilization_percent) text += fmt::format(" (max {}%)", *b.max_utilization_percent);
+    if (b.mean_temperature_celsius) text += fmt::format(", {:.0f} C", *b.mean_temperature_celsius);
+    text += m.baseline_measured
+                ? fmt::format(", baseline of {} samples over {} s", b.samples, m.baseline_seconds)
+                : std::string(", one snapshot");
+    fmt::print("  {:<16}{}\n", fmt::format("GPU {}", d.gpu), text);
+  }
+  fmt::print("plan: {} instance(s) in {} worker process(es)\n", mp.plan.total_instances(),
+             mp.plan.workers.size());
+  for (std::size_t i = 0; i < mp.plan.workers.size(); ++i) {
+    const gpu::WorkerSpec& w = mp.plan.workers[i];
+    fmt::print("  worker {:<9}{}, {} instance(s), {} thread(s) each\n", i,
+               w.gpu >= 0 ? fmt::format("GPU {}", w.gpu) : std::string("CPU"), w.instances,
+               w.threads);
+  }
+  fmt::print("decisions:\n");
+  for (const std::string& d : mp.plan.decisions) fmt::print("  {}\n", d);
+}
+
+int run_plan(const PlanFlags& f, bool json_out) {
+  if (f.engine.engine != "sphinx" && f.engine.engine != "whisper") {
+    return fail(invalid_argument("--engine '" + f.engine.engine + "' is not sphinx or whisper"));
+  }
+  if (f.gpu_instance_mib < 0) {
+    return fail(invalid_argument("--instance-gpu-memory must not be negative"));
+  }
+  if (f.gpu_instance_utilization < 0 || f.gpu_instance_utilization > 100) {
+    return fail(invalid_argument("--instance-gpu-utilization must be in 0..100"));
+  }
+  auto mp = plan_this_machine(f.engine, static_cast<std::uint64_t>(f.gpu_instance_mib * 1048576.0),
+                              f.gpu_instance_utilization);
+  if (!mp.ok()) return fail(mp.status());
+  if (json_out) {
+    nlohmann::json j;
+    j["engine"] = f.engine.engine;
+    j["measurements"] = gpu::measurements_to_json(mp->measurements);
+    j["cpu_instance_bytes"] = mp->cpu_instance.bytes;
+    j["cpu_instance_source"] = mp->cpu_instance.source;
+    j["plan"] = gpu::plan_to_json(mp->plan);
+    std::string text = dump_json(j, 2);
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fputc('\n', stdout);
+  } else {
+    print_plan_text(*mp);
+  }
+  std::fflush(stdout);
+  return kExitOk;
+}
+
 }  // namespace
 
 void register_gpu(CLI::App& app, std::vector<Command>& out) {
   auto* cmd = app.add_subcommand("gpu", "show the GPUs and hardware encoders this machine can use");
   auto json_out = std::make_shared<bool>(false);
   cmd->add_flag("--json", *json_out, "print one JSON object");
-  out.push_back({cmd, [json_out] {
+  auto plan = std::make_shared<bool>(false);
+  auto pf = std::make_shared<PlanFlags>();
+  CLI::Option* plan_flag = cmd->add_flag(
+      "--plan", *plan,
+      "measure and print the capacity plan: worker processes, instances, threads, and why "
+      "(ENABLE_GPU_PROFILING=1: a GPU baseline first)");
+  cmd->add_option("--engine", pf->engine.engine, "--plan: speech engine, sphinx | whisper")
+      ->capture_default_str()
+      ->needs(plan_flag);
+  cmd->add_option("--model", pf->engine.model,
+                  "--plan: whisper model (default: $WHISPER_MODEL_SIZE)")
+      ->needs(plan_flag);
+  cmd->add_option("--instance-gpu-memory", pf->gpu_instance_mib,
+                  "--plan: measured GPU memory of one instance, MiB (0: none, no GPU plan)")
+      ->needs(plan_flag);
+  cmd->add_option("--instance-gpu-utilization", pf->gpu_instance_utilization,
+                  "--plan: measured GPU utilization (%) while one instance runs")
+      ->needs(plan_flag);
+  out.push_back({cmd, [json_out, plan, pf] {
+                   if (*plan) return run_plan(*pf, *json_out);
                    Report r;
                    r.inventory = gpu::take_inventory();
                    r.encoders = &media::probe_encoders();

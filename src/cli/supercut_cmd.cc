@@ -7,10 +7,13 @@
 #include "cli/app.h"
 #include "cli/common.h"
 #include "cli/exit_codes.h"
+#include "cli/machine_plan.h"
 #include "cli/progress.h"
+#include "core/config.h"
 #include "core/files.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "gpu/sampler.h"
 #include "pipeline/compilation.h"
 
 namespace sf::cli {
@@ -98,6 +101,21 @@ int run_supercut(SupercutFlags f) {
     }
   }
 
+  // SAVE_PROFILING_DATA: <output>.profile.json with the stage times, the
+  // capacity plan made before the job, and GPU samples taken while it runs.
+  const std::string profile =
+      f.dry_run || !config::env_bool("SAVE_PROFILING_DATA") ? "" : f.output + ".profile.json";
+  nlohmann::json profile_plan;
+  std::unique_ptr<gpu::Sampler> sampler;
+  if (!profile.empty()) {
+    if (Status s = check_not_an_input(profile, (*job)->request().inputs); !s.ok()) return fail(s);
+    auto mp = plan_this_machine(f.opts.engine, 0, 0);
+    if (mp.ok()) profile_plan = gpu::plan_to_json(mp->plan);
+    gpu::SamplerOptions so = gpu::sampler_options_from_env();
+    so.baseline_seconds = 0;
+    if (auto started = gpu::Sampler::start(so); started.ok()) sampler = std::move(started).value();
+  }
+
   const bool show = log::current_level() <= log::Level::kInfo;
   std::unique_ptr<Progress> bar;
   pipeline::Stage bar_stage = pipeline::Stage::kDone;
@@ -129,6 +147,18 @@ int run_supercut(SupercutFlags f) {
     if (Status s = write_file_atomic(f.report, dump_json(report.to_json(), 2) + "\n"); !s.ok()) return fail(s);
   }
   if (f.dry_run) return kExitOk;
+  if (!profile.empty()) {
+    nlohmann::json p;
+    p["stages"] = nlohmann::json::array();  // in the order run
+    for (const auto& [stage, secs] : report.stages) {
+      p["stages"].push_back({{"stage", stage}, {"seconds", secs}});
+    }
+    p["plan"] = profile_plan;
+    if (sampler) sampler->stop();
+    p["gpu_samples"] =
+        sampler ? gpu::samples_to_json(sampler->later_samples()) : nlohmann::json::array();
+    if (Status s = write_file_atomic(profile, dump_json(p, 2) + "\n"); !s.ok()) return fail(s);
+  }
   SF_LOG_INFO("{} clip(s), {:.1f} s, encoder {} -> {}", report.clips.size(), report.rendered->duration,
               report.rendered->encoder, f.output);
   std::printf("%s\n", f.output.c_str());

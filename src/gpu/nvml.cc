@@ -14,6 +14,7 @@ using NvmlReturn = int;
 using NvmlDevice = struct NvmlOpaqueDevice*;
 constexpr NvmlReturn kNvmlSuccess = 0;
 constexpr NvmlReturn kNvmlNotSupported = 3;
+constexpr int kNvmlTemperatureGpu = 0;
 
 struct NvmlMemory {
   unsigned long long total;  // NVML declares these as unsigned long long
@@ -40,6 +41,7 @@ using GetCountFn = NvmlReturn (*)(unsigned int*);
 using GetHandleFn = NvmlReturn (*)(unsigned int, NvmlDevice*);
 using GetMemoryFn = NvmlReturn (*)(NvmlDevice, NvmlMemory*);
 using GetUtilizationFn = NvmlReturn (*)(NvmlDevice, NvmlUtilization*);
+using GetTemperatureFn = NvmlReturn (*)(NvmlDevice, int, unsigned int*);
 using GetNameFn = NvmlReturn (*)(NvmlDevice, char*, unsigned int);
 using GetPciFn = NvmlReturn (*)(NvmlDevice, NvmlPciInfo*);
 using ErrorStringFn = const char* (*)(NvmlReturn);
@@ -87,6 +89,7 @@ class Library {
       return;
     }
     resolve(handle, "nvmlSystemGetDriverVersion", &driver_version_);
+    resolve(handle, "nvmlDeviceGetTemperature", &get_temperature_);
     NvmlReturn r = init();
     if (r != kNvmlSuccess) {
       shutdown_ = nullptr;  // nothing to shut down after a failed init
@@ -135,6 +138,12 @@ class Library {
       } else if (r != kNvmlNotSupported) {
         return query_error("nvmlDeviceGetUtilizationRates", i, r);
       }
+      // Optional: a missing or failing temperature sensor is not an error.
+      unsigned temp = 0;
+      if (get_temperature_ != nullptr &&
+          get_temperature_(dev, kNvmlTemperatureGpu, &temp) == kNvmlSuccess) {
+        s.temperature_celsius = temp;
+      }
       NvmlPciInfo pci{};
       r = get_pci_(dev, &pci);
       if (r != kNvmlSuccess) return query_error("nvmlDeviceGetPciInfo", i, r);
@@ -175,6 +184,7 @@ class Library {
   GetMemoryFn get_memory_ = nullptr;
   GetUtilizationFn get_utilization_ = nullptr;
   GetNameFn get_name_ = nullptr;
+  GetTemperatureFn get_temperature_ = nullptr;
   GetPciFn get_pci_ = nullptr;
   ErrorStringFn error_string_ = nullptr;
   DriverVersionFn driver_version_ = nullptr;

@@ -36,12 +36,15 @@ struct NvmlDeviceStatus {
   // Empty where the device does not report it (e.g. MIG instances).
   std::optional<unsigned> gpu_utilization_percent;
   std::optional<unsigned> memory_utilization_percent;
+  // GPU die temperature (nvmlDeviceGetTemperature, NVML_TEMPERATURE_GPU).
+  // Empty where the device or the library does not report it.
+  std::optional<unsigned> temperature_celsius;
   int pci_domain = 0;
   int pci_bus = 0;
   int pci_device = 0;
 };
 
-// Reads every device's memory and utilization now.
+// Reads every device's memory, utilization and temperature now.
 // kUnavailable with the reason when NVML cannot be used or sees no device;
 // kInternal when a query on an existing device fails.
 Result<std::vector<NvmlDeviceStatus>> nvml_snapshot();

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/cancel.h"
+#include "core/config.h"
 #include "core/files.h"
 #include "core/log.h"
 #include "media/probe.h"
@@ -22,6 +23,15 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// Records a finished stage; ENABLE_PIPELINE_LOGGING also logs it.
+void stage_done(CompilationReport& report, const char* stage, double seconds) {
+  report.stages.emplace_back(stage, seconds);
+  if (config::env_bool("ENABLE_PIPELINE_LOGGING")) {
+    SF_LOG_INFO("pipeline: stage {} done in {:.3f} s (stage {} of the job)", stage, seconds,
+                report.stages.size());
+  }
 }
 
 std::string join_words(const std::vector<std::string>& w) {
@@ -198,7 +208,7 @@ Result<CompilationReport> CompilationJob::run_stages(const CompilationProgressFn
     if (inputs.empty()) {
       return bad_media("none of the " + std::to_string(q.inputs.size()) + " input(s) can be read");
     }
-    report_.stages.emplace_back("resolve", seconds_since(t_resolve));
+    stage_done(report_, "resolve", seconds_since(t_resolve));
   }
   if (stopped()) return cancelled("stopped on request; no output written");
   const int total_videos = static_cast<int>(inputs.size());
@@ -247,7 +257,7 @@ Result<CompilationReport> CompilationJob::run_stages(const CompilationProgressFn
     live.push_back(i);
   }
   if (live.empty()) return bad_media("none of the " + std::to_string(total_videos) + " input(s) can be read");
-  report_.stages.emplace_back("probe", seconds_since(t0));
+  stage_done(report_, "probe", seconds_since(t0));
 
   // Transcribe all live inputs as one pipeline.
   t0 = Clock::now();
@@ -292,7 +302,7 @@ Result<CompilationReport> CompilationJob::run_stages(const CompilationProgressFn
     transcripts = transcribe_with_library(paths, topt, q.library, on_audio);
   }
   if (!transcripts.ok()) return transcripts.status();
-  report_.stages.emplace_back("transcribe", seconds_since(t0));
+  stage_done(report_, "transcribe", seconds_since(t0));
   if (stopped()) return cancelled("stopped on request; no output written");
 
   // Match each input, then plan the clips over all of them in order.
@@ -343,7 +353,7 @@ Result<CompilationReport> CompilationJob::run_stages(const CompilationProgressFn
     cr.segment = segment_at((*transcripts)[k].transcript, first);
     report_.clips.push_back(std::move(cr));
   }
-  report_.stages.emplace_back("match", seconds_since(t0));
+  stage_done(report_, "match", seconds_since(t0));
   if (clips.empty()) {
     return Status(Code::kNoMatch, "no match for \"" + join_words(q.target_words) + "\" in " +
                                       std::to_string(live.size()) + " input(s)");
@@ -377,7 +387,7 @@ Result<CompilationReport> CompilationJob::run_stages(const CompilationProgressFn
     });
   });
   if (!rendered.ok()) return rendered.status();
-  report_.stages.emplace_back("render", seconds_since(t0));
+  stage_done(report_, "render", seconds_since(t0));
   for (size_t i = 0; i < report_.clips.size() && i < rendered->clips.size(); ++i) {
     report_.clips[i].output_start = rendered->clips[i].output_start;
     report_.clips[i].output_end = rendered->clips[i].output_end;

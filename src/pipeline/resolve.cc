@@ -396,16 +396,9 @@ Result<std::vector<PageEntry>> parse_yt_dlp_json(std::string_view text, const st
 }
 
 DownloadLimits download_limits() {
-  auto limit = [](const char* name) {
-    long v = config::env_int(name);
-    if (v < 1 || v > 64) {
-      long clamped = std::clamp(v, 1L, 64L);
-      SF_LOG_WARN("{}={} is out of range (1..64); using {}", name, v, clamped);
-      v = clamped;
-    }
-    return static_cast<int>(v);
-  };
-  return {limit("MAX_SEGMENT_DOWNLOADS"), limit("MAX_CLIP_DOWNLOADS")};
+  // Validated at startup (config::validate_env): 1..64.
+  return {static_cast<int>(config::env_int("MAX_SEGMENT_DOWNLOADS")),
+          static_cast<int>(config::env_int("MAX_CLIP_DOWNLOADS"))};
 }
 
 std::vector<std::string> locations(const std::vector<ResolvedInput>& inputs) {

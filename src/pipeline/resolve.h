@@ -96,8 +96,8 @@ Result<std::vector<PageEntry>> parse_yt_dlp_json(std::string_view json, const st
 
 // The seed's parallelism limits, validated: MAX_SEGMENT_DOWNLOADS (media read
 // at once while resolving and probing URL inputs) and MAX_CLIP_DOWNLOADS
-// (concurrent range readers for clips). Out-of-range values (< 1 or > 64)
-// are clamped, with a warning.
+// (concurrent range readers for clips), as validated by config (1..64; the
+// CLI refuses a bad value at startup, a library caller gets the default).
 struct DownloadLimits {
   int segment_readers = 6;
   int clip_readers = 8;

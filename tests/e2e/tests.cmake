@@ -34,6 +34,13 @@ foreach(cls UrlInputs HlsAndPlaylists DroppingServer SlowServer BytesRead Refuse
   set_tests_properties(e2e.Url.${cls} PROPERTIES ENVIRONMENT "${SF_E2E_ENV}" FIXTURES_REQUIRED e2e_media
     LABELS e2e TIMEOUT 600)
 endforeach()
+foreach(cls HelpEnv GpuPlan Profiling)
+  add_test(NAME e2e.Env.${cls}
+    COMMAND /usr/bin/python3 -m unittest -v env_test.${cls}
+    WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR})
+  set_tests_properties(e2e.Env.${cls} PROPERTIES ENVIRONMENT "${SF_E2E_ENV}" FIXTURES_REQUIRED e2e_media
+    LABELS e2e TIMEOUT 600)
+endforeach()
 
 # The torture set (torture_media.py): real-world footage made once per build
 # tree; TortureMedia checks the files are what their cases claim.

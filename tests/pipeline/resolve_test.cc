@@ -123,15 +123,21 @@ TEST(Titles, FileNameWhenNothingBetter) {
   EXPECT_EQ(file_name_title("/media/talk_a.mp4"), "talk_a.mp4");
 }
 
-TEST(Limits, SeedDefaultsAndClamping) {
+TEST(Limits, SeedDefaultsAndValidatedValues) {
   ::unsetenv("MAX_SEGMENT_DOWNLOADS");
   ::unsetenv("MAX_CLIP_DOWNLOADS");
   EXPECT_EQ(download_limits().segment_readers, 6);
   EXPECT_EQ(download_limits().clip_readers, 8);
+  ::setenv("MAX_SEGMENT_DOWNLOADS", "3", 1);
+  ::setenv("MAX_CLIP_DOWNLOADS", "64", 1);
+  EXPECT_EQ(download_limits().segment_readers, 3);
+  EXPECT_EQ(download_limits().clip_readers, 64);
+  // Out of range: config::validate_env() refuses it at startup; a caller
+  // that skipped validation gets the default.
   ::setenv("MAX_SEGMENT_DOWNLOADS", "0", 1);
   ::setenv("MAX_CLIP_DOWNLOADS", "1000", 1);
-  EXPECT_EQ(download_limits().segment_readers, 1);
-  EXPECT_EQ(download_limits().clip_readers, 64);
+  EXPECT_EQ(download_limits().segment_readers, 6);
+  EXPECT_EQ(download_limits().clip_readers, 8);
   ::unsetenv("MAX_SEGMENT_DOWNLOADS");
   ::unsetenv("MAX_CLIP_DOWNLOADS");
 }
