@@ -67,6 +67,7 @@ int run(int argc, char** argv) {
   register_bench(app, commands);
   register_search(app, commands);
   register_library(app, commands);
+  register_serve(app, commands);
   register_worker(app, commands);
 
   try {

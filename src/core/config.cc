@@ -53,6 +53,8 @@ constexpr EnvVar kVars[] = {
     {"STUDIOFLOW_LIBRARY", "",
      "transcript library file (default: $XDG_DATA_HOME or ~/.local/share, studioflow/library.db)",
      Kind::kPath},
+    {"STUDIOFLOW_TOKEN", "", "serve: the bearer token every route but /health/* requires (as --token)",
+     Kind::kSecret},
 };
 
 const EnvVar* find(std::string_view name) {
@@ -112,6 +114,8 @@ std::string allowed_text(const EnvVar& var) {
       return "a file path (not a folder)";
     case Kind::kModel:
       return "a model name (letters, digits, . _ -) or a path";
+    case Kind::kSecret:
+      return "at least 8 printable characters without spaces";
   }
   return "";
 }
@@ -151,6 +155,11 @@ Status validate_value(const EnvVar& var, std::string_view value) {
         return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
       });
       if (!ok || value.front() == '.') return bad();
+      return {};
+    }
+    case Kind::kSecret: {
+      bool ok = value.size() >= 8 && std::all_of(value.begin(), value.end(), [](char c) { return c > ' ' && c < 127; });
+      if (!ok) return invalid_argument(std::string(var.name) + " is not valid: expected " + allowed_text(var));
       return {};
     }
   }
@@ -220,6 +229,7 @@ std::string describe_env() {
     std::string mark = !from_env                     ? ""
                        : validate_value(v, set).ok() ? "  [set]"
                                                      : "  [set, invalid]";
+    if (v.kind == Kind::kSecret && !value.empty()) value = "(hidden)";
     out += (value.empty() ? std::string("(auto/off)") : value) + mark + "\n      " +
            std::string(v.help) + "; " + allowed_text(v) + "\n";
   }

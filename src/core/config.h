@@ -46,6 +46,7 @@ enum class Kind {
   kAutoOrInteger,  // "auto" or a whole number in [min, max]
   kPath,           // a file path: not an existing folder, not ending in '/'
   kModel,          // a Whisper model name (letters, digits, . _ -) or a path (has a '/')
+  kSecret,         // at least 8 printable ASCII characters, no spaces; never printed
 };
 
 struct EnvVar {

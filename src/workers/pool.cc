@@ -24,6 +24,7 @@
 #include "core/cancel.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "gpu/planner.h"
 #include "workers/protocol.h"
 #include "workers/worker_main.h"
 
@@ -96,13 +97,12 @@ PoolOptions pool_options_from_env(const asr::EngineOptions& engine, int instance
   PoolOptions o;
   o.engine = engine;
   if (instances <= 0) instances = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  std::string procs_text = config::env("GPU_WORKER_PROCESSES");
-  int procs = 2;  // the seed's CPU worker count
-  if (!procs_text.empty() && procs_text != "auto") procs = static_cast<int>(std::max(1L, config::env_int("GPU_WORKER_PROCESSES")));
-  procs = std::min(procs, instances);
-  for (int p = 0; p < procs; ++p) {
-    o.workers.push_back({-1, instances / procs + (p < instances % procs ? 1 : 0)});
-  }
+  // The planner spreads the instances over GPU_WORKER_PROCESSES processes (2
+  // by default, as the seed). No engine runs on a GPU yet: CPU workers.
+  gpu::WorkerPlan plan = gpu::plan_cpu_workers(instances, 0, 0, gpu::plan_options_from_env());
+  gpu::log_plan_decisions(plan);
+  for (const auto& w : plan.workers) o.workers.push_back({w.gpu, w.instances});
+  if (o.workers.empty()) o.workers.push_back({-1, instances});
   o.health_interval = std::max(0.1, config::env_double("WORKER_HEALTH_CHECK_INTERVAL"));
   o.restart_threshold = static_cast<int>(std::max(0L, config::env_int("PROCESS_RESTART_THRESHOLD")));
   o.segment_timeout = std::max(1.0, config::env_double("TRANSCRIPTION_TIMEOUT"));
@@ -475,8 +475,9 @@ struct WorkerPool::Impl {
     std::unique_lock lock(mu);
     // The first processes.
     for (size_t i = 0; i < slots.size(); ++i) start_slot(lock, static_cast<int>(i));
+    // The first check soon after the start, so the status has one.
     next_health = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                     std::chrono::duration<double>(options.health_interval));
+                                     std::chrono::duration<double>(std::min(1.0, options.health_interval)));
     while (!stopping) {
       const auto now = Clock::now();
       // Reap.

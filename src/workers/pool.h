@@ -77,11 +77,11 @@ struct PoolOptions {
   std::vector<std::string> extra_args;  // appended to each worker's argv (failure drills in tests)
 };
 
-// Options from the environment: GPU_WORKER_PROCESSES (a number, or auto/empty:
-// 2 CPU worker processes, as the seed), WORKER_HEALTH_CHECK_INTERVAL,
+// Options from the environment: the worker processes planned by
+// gpu::plan_cpu_workers (GPU_WORKER_PROCESSES of them, or 2 as the seed;
+// never more processes than instances), WORKER_HEALTH_CHECK_INTERVAL,
 // PROCESS_RESTART_THRESHOLD, TRANSCRIPTION_TIMEOUT; `instances` engine
-// instances in all (0: one per CPU core) spread over the processes (never
-// more processes than instances).
+// instances in all (0: one per CPU core).
 PoolOptions pool_options_from_env(const asr::EngineOptions& engine, int instances);
 
 struct WorkerInfo {

@@ -53,6 +53,7 @@ const std::map<std::string, Row>& rows() {
       {"SAVE_PROFILING_DATA", {{"yes", "no"}, {"sometimes"}}},
       {"STUDIOFLOW_LIBRARY",
        {{"/tmp/sf-config-test/library.db", "library.db"}, {"/tmp", "/tmp/some/folder/"}}},
+      {"STUDIOFLOW_TOKEN", {{"s3cret-token", "abcdefgh"}, {"short", "has space in it"}}},
   };
   return r;
 }
