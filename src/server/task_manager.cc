@@ -91,9 +91,10 @@ Result<std::unique_ptr<TaskManager>> TaskManager::open(ServiceOptions options) {
   if (ec) return output_error("serve: cannot create " + options.data_dir + "/outputs: " + ec.message());
   if (options.library_path.empty()) options.library_path = (fs::path(options.data_dir) / "library.db").string();
   for (auto& root : options.media_roots) {
-    fs::path c = fs::weakly_canonical(root, ec);
+    fs::path c = fs::absolute(root, ec).lexically_normal();
     if (ec || !fs::is_directory(c)) return not_found("serve: --media-root " + root + " is not a folder");
     root = c.string();
+    while (root.size() > 1 && root.back() == '/') root.pop_back();
   }
   options.max_running = std::max(1, options.max_running);
   std::unique_ptr<TaskManager> m(new TaskManager(std::move(options)));
@@ -190,8 +191,10 @@ Result<nlohmann::json> TaskManager::submit(const nlohmann::json& body) {
     if (options_.media_roots.empty()) {
       return bad("\"" + s + "\": local paths are not accepted by this server (start it with --media-root DIR)");
     }
+    // Under a root by its own spelling ("..", "." resolved, no symlink
+    // followed): links the operator placed inside a root are theirs to make.
     std::error_code ec;
-    fs::path c = fs::weakly_canonical(s, ec);
+    fs::path c = fs::absolute(s, ec).lexically_normal();
     bool inside = false;
     for (const auto& root : options_.media_roots) {
       std::string rs = root + "/";
@@ -415,7 +418,9 @@ void TaskManager::run_task(const std::shared_ptr<Task>& t) {
     s["segments_completed"] = pr.segments_completed;
     s["total_segments"] = pr.total_segments;
     s["segments_processing"] = std::max(0, pr.total_segments - pr.segments_completed);
-    s["transcription_progress"] = std::round(pr.transcription_progress * 1000.0) / 10.0;  // percent
+    // Percent; every input's audio is transcribed once the job matches.
+    const bool transcribed = stage == "matching" || stage == "compiling" || stage == "done";
+    s["transcription_progress"] = transcribed ? 100.0 : std::round(pr.transcription_progress * 1000.0) / 10.0;
     s["words_found"] = pr.words_found;
     s["clips_downloaded"] = pr.clips_done;
     s["clips_downloading"] = stage == "compiling" && pr.clips_done < pr.clips_total ? 1 : 0;

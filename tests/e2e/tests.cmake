@@ -57,3 +57,10 @@ foreach(cls Media Rotated TransportStreamClock AudioHole VariableFrameRate Surro
   set_tests_properties(e2e.Torture${cls} PROPERTIES ENVIRONMENT "${SF_E2E_ENV}" FIXTURES_REQUIRED torture_media
     LABELS "e2e;torture" TIMEOUT 600)
 endforeach()
+foreach(cls Contract BadRequests Concurrency CancelAndRestart)
+  add_test(NAME e2e.Serve.${cls}
+    COMMAND /usr/bin/python3 -m unittest -v serve_test.${cls}
+    WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR})
+  set_tests_properties(e2e.Serve.${cls} PROPERTIES ENVIRONMENT "${SF_E2E_ENV}" FIXTURES_REQUIRED e2e_media
+    LABELS e2e TIMEOUT 600)
+endforeach()
