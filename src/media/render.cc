@@ -1038,6 +1038,12 @@ int Renderer::width() const { return impl_->width; }
 int Renderer::height() const { return impl_->height; }
 double Renderer::fps() const { return av_q2d(impl_->fps); }
 
+double Renderer::output_length(const RenderClip& clip) const {
+  // As Cutter::cut counts a clip's frames.
+  const long long n = std::max<long long>(1, std::llround((clip.end - clip.start) * av_q2d(impl_->fps)));
+  return static_cast<double>(n) / av_q2d(impl_->fps);
+}
+
 Result<std::unique_ptr<Renderer>> Renderer::open(const std::string& output, const RenderOptions& options,
                                                  const MediaInfo* profile_source, RenderProgressFn progress) {
   install_log_bridge();
@@ -1065,7 +1071,8 @@ Status Renderer::add(const RenderClip& clip) {
   if (!m.cutter) m.start();
   // The total grows before the clip is queued, so progress never passes it.
   double t = m.total.load();
-  while (!m.total.compare_exchange_weak(t, t + (clip.end - clip.start))) {
+  const double length = output_length(clip);
+  while (!m.total.compare_exchange_weak(t, t + length)) {
   }
   m.feed.put(clip);
   ++m.added;

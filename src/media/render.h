@@ -89,7 +89,8 @@ struct RenderResult {
 };
 
 // Called with output seconds rendered so far and the total (for a Renderer:
-// the seconds of the clips added so far). May be empty.
+// the output seconds of the clips added so far, in whole frames, so `done`
+// ends exactly at `total`). May be empty.
 using RenderProgressFn = std::function<void(double done, double total)>;
 
 // One output being rendered, clip after clip, while the caller is still
@@ -135,6 +136,8 @@ class Renderer {
   int width() const;
   int height() const;
   double fps() const;
+  // Output seconds `clip` takes: its length in whole frames (at least one).
+  double output_length(const RenderClip& clip) const;
 
   struct Impl;
 

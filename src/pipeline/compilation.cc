@@ -305,9 +305,9 @@ Result<CompilationReport> CompilationJob::run_stages(const CompilationProgressFn
         p.eta = eta(done, total, seconds_since(t_render));
       }
       p.clips_done = k;
-      p.clips_total = nclips;
+      p.clips_total = std::max(p.clips_total, nclips);
       p.render_done = done;
-      p.render_total = total;
+      p.render_total = std::max(p.render_total, total);
     });
   };
   // Sends the planned clips not yet sent; `last`: no more will come, so the
@@ -338,7 +338,8 @@ Result<CompilationReport> CompilationJob::run_stages(const CompilationProgressFn
       const ClipResult& c = report_.clips[sent];
       {
         std::lock_guard lock(plan_mu);
-        clip_ends.push_back((clip_ends.empty() ? 0.0 : clip_ends.back()) + (c.end - c.start));
+        clip_ends.push_back((clip_ends.empty() ? 0.0 : clip_ends.back()) +
+                            renderer->output_length({c.path, c.start, c.end}));
         clip_videos.push_back(c.video);
       }
       if (Status st = renderer->add({c.path, c.start, c.end}); !st.ok()) {
@@ -348,6 +349,13 @@ Result<CompilationReport> CompilationJob::run_stages(const CompilationProgressFn
       }
       ++sent;
     }
+    // The clips now planned for the render (during transcription, too).
+    const double planned = clip_ends.empty() ? 0.0 : clip_ends.back();
+    const int nplanned = static_cast<int>(sent);
+    hub.update([&](CompilationProgress& p) {
+      p.clips_total = std::max(p.clips_total, nplanned);
+      p.render_total = std::max(p.render_total, planned);
+    });
   };
   // Live input k is complete: match it and plan its clips.
   auto on_input = [&](size_t k, const InputTranscript& it) {
