@@ -33,6 +33,7 @@ struct SupercutFlags {
   double fps = 0;
   std::string encoder;
   bool cpu = false;
+  bool no_overlap = false;
   pipeline::TranscribeOptions opts;
   pipeline::LibraryOptions library;
   bool from_library = false;
@@ -65,6 +66,7 @@ int run_supercut(SupercutFlags f) {
   q.render.fps = f.fps;
   q.render.encoder = f.encoder;
   q.render.cpu_only = f.cpu;
+  q.overlap_render = !f.no_overlap;
   q.transcribe = f.opts;
   q.output = f.dry_run ? std::string() : f.output;
   q.dry_run = f.dry_run;
@@ -185,6 +187,8 @@ void register_supercut(CLI::App& app, std::vector<Command>& out) {
   cmd->add_option("--fps", f->fps, "output frame rate (default: first video input)");
   cmd->add_option("--encoder", f->encoder, "force a video encoder, e.g. libx264, h264_nvenc");
   cmd->add_flag("--cpu", f->cpu, "encode with libx264");
+  cmd->add_flag("--no-overlap", f->no_overlap,
+                "render only after every input is transcribed (default: render while transcribing)");
   add_engine_flags(cmd, &f->opts);
   add_library_flags(cmd, &f->library);
   cmd->add_flag("--from-library", f->from_library,

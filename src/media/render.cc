@@ -6,6 +6,9 @@
 #include <cstring>
 #include <exception>
 #include <new>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -16,6 +19,7 @@
 #include "media/av.h"
 #include "media/mp4_writer.h"
 #include "media/probe.h"
+#include "media/remote.h"
 
 namespace sf::media {
 namespace {
@@ -32,15 +36,24 @@ struct Piece {
 // while the encoder keeps working, few enough to stay small at 4K.
 constexpr size_t kQueuePieces = 48;
 
-// One open input: demuxer, decoders, picture filter graph and resampler,
-// reused by consecutive clips of the same file. Used by the cutting thread only.
-struct Source {
+// One demuxer on an input, with the renderer's choice of streams (the
+// others discarded). Several may be open on one input at once: clips read
+// ahead in parallel each have their own.
+struct Demux {
   std::string path;
   InputFormatPtr fmt;
   int vstream = -1, astream = -1;
-  CodecContextPtr vdec, adec;
   double origin = 0;  // container-clock seconds at file time 0
-  int rotation = 0;   // clockwise degrees to show the picture upright
+
+  double file_time(int64_t ts, AVRational tb) const { return static_cast<double>(ts) * av_q2d(tb) - origin; }
+};
+
+// One open input for cutting: its demuxer (replaced by each clip's own when
+// clips are read ahead), decoders, picture filter graph and resampler,
+// reused by consecutive clips of the same file. Used by the cutting thread only.
+struct Source : Demux {
+  CodecContextPtr vdec, adec;
+  int rotation = 0;  // clockwise degrees to show the picture upright
   bool interlaced = false;
 
   FilterGraphPtr graph;
@@ -57,8 +70,6 @@ struct Source {
   Source(const Source&) = delete;
   Source& operator=(const Source&) = delete;
   ~Source() { av_channel_layout_uninit(&swr_layout); }
-
-  double file_time(int64_t ts, AVRational tb) const { return static_cast<double>(ts) * av_q2d(tb) - origin; }
 };
 
 // The real picture track: the best video stream unless it is cover art, then
@@ -75,18 +86,25 @@ int pick_video_stream(AVFormatContext* fmt) {
   return -1;
 }
 
-Result<std::unique_ptr<Source>> open_source(const std::string& path) {
-  auto s = std::make_unique<Source>();
-  s->path = path;
-  SF_ASSIGN_OR_RETURN(s->fmt, open_input(path));
-  if (s->fmt->start_time != AV_NOPTS_VALUE) s->origin = static_cast<double>(s->fmt->start_time) / AV_TIME_BASE;
-  s->vstream = pick_video_stream(s->fmt.get());
-  s->astream = av_find_best_stream(s->fmt.get(), AVMEDIA_TYPE_AUDIO, -1, -1, nullptr, 0);
-  if (s->vstream < 0 && s->astream < 0) return bad_media(path + ": has neither video nor audio");
-  for (unsigned i = 0; i < s->fmt->nb_streams; ++i) {
-    bool used = static_cast<int>(i) == s->vstream || static_cast<int>(i) == s->astream;
-    s->fmt->streams[i]->discard = used ? AVDISCARD_DEFAULT : AVDISCARD_ALL;
+Result<std::unique_ptr<Demux>> open_demux(const std::string& path) {
+  auto d = std::make_unique<Demux>();
+  d->path = path;
+  SF_ASSIGN_OR_RETURN(d->fmt, open_input(path));
+  if (d->fmt->start_time != AV_NOPTS_VALUE) d->origin = static_cast<double>(d->fmt->start_time) / AV_TIME_BASE;
+  d->vstream = pick_video_stream(d->fmt.get());
+  d->astream = av_find_best_stream(d->fmt.get(), AVMEDIA_TYPE_AUDIO, -1, -1, nullptr, 0);
+  if (d->vstream < 0 && d->astream < 0) return bad_media(path + ": has neither video nor audio");
+  for (unsigned i = 0; i < d->fmt->nb_streams; ++i) {
+    bool used = static_cast<int>(i) == d->vstream || static_cast<int>(i) == d->astream;
+    d->fmt->streams[i]->discard = used ? AVDISCARD_DEFAULT : AVDISCARD_ALL;
   }
+  return d;
+}
+
+// A Source cutting from demuxer `d` (taken over).
+Result<std::unique_ptr<Source>> open_source(Demux&& d) {
+  auto s = std::make_unique<Source>();
+  static_cast<Demux&>(*s) = std::move(d);
   if (s->vstream >= 0) {
     const AVStream* st = s->fmt->streams[s->vstream];
     s->rotation = display_rotation(st);
@@ -100,6 +118,185 @@ Result<std::unique_ptr<Source>> open_source(const std::string& path) {
   return s;
 }
 
+// ---- positioning and reading ahead ----------------------------------------
+
+// Positions the demuxer at file time `t` or the nearest point before it.
+Status seek_to_time(Demux& s, double t) {
+  int err = 0;
+  if (t <= 0 && (s.fmt->iformat->flags & AVFMT_NO_BYTE_SEEK) == 0) {
+    // The true start: a timestamp search can land past the first keyframe
+    // when streams start at different times.
+    err = av_seek_frame(s.fmt.get(), -1, 0, AVSEEK_FLAG_BYTE);
+  } else {
+    const int seek_stream = s.vstream >= 0 ? s.vstream : s.astream;
+    const AVRational stb = s.fmt->streams[seek_stream]->time_base;
+    const int64_t target = static_cast<int64_t>(std::floor((t + s.origin) / av_q2d(stb)));
+    err = av_seek_frame(s.fmt.get(), seek_stream, target, AVSEEK_FLAG_BACKWARD);
+  }
+  if (err < 0) {
+    err = av_seek_frame(s.fmt.get(), -1, s.fmt->start_time != AV_NOPTS_VALUE ? s.fmt->start_time : 0,
+                        AVSEEK_FLAG_BACKWARD);  // unseekable: rewind
+  }
+  if (err < 0) return av_status(err, s.path + ": seeking");
+  return {};
+}
+
+// File time of the first video keyframe from the demuxer's position, or
+// +infinity when none comes before `limit`.
+Result<double> first_keyframe(Demux& s, double limit) {
+  const AVRational vtb = s.fmt->streams[s.vstream]->time_base;
+  PacketPtr pkt = make_packet();
+  for (int n = 0; n < 100000; ++n) {
+    int err = av_read_frame(s.fmt.get(), pkt.get());
+    if (err == AVERROR_EOF) break;
+    if (err < 0) return av_status(err, s.path + ": reading");
+    const int64_t ts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
+    const bool video = pkt->stream_index == s.vstream;
+    const bool key = (pkt->flags & AV_PKT_FLAG_KEY) != 0;
+    av_packet_unref(pkt.get());
+    if (!video || ts == AV_NOPTS_VALUE) continue;
+    const double t = s.file_time(ts, vtb);
+    if (key) return t;
+    if (t > limit) break;
+  }
+  return HUGE_VAL;
+}
+
+// Positions the demuxer for a clip starting at `start`.
+Status seek(Demux& s, double start) {
+  // MP4/MOV seeks every stream to the chosen keyframe's time by its index,
+  // so audio is there from that time; other containers seek to a file
+  // position, and audio stored ahead of the keyframe needs a margin.
+  // Without an index (MPEG-TS) the position found may also be past the
+  // keyframe the start needs; then the margin grows until one is before it.
+  const bool indexed = std::strstr(s.fmt->iformat->name, "mov") != nullptr;
+  double margin = indexed ? 0.0 : 0.5;
+  for (int attempt = 0;; ++attempt) {
+    const double seek_to = std::max(0.0, start - margin);
+    SF_RETURN_IF_ERROR(seek_to_time(s, seek_to));
+    if (indexed || s.vstream < 0 || attempt == 5) break;
+    SF_ASSIGN_OR_RETURN(double key, first_keyframe(s, start + 1.0));
+    if (key <= start + 1e-3 || seek_to <= 0) {
+      SF_RETURN_IF_ERROR(seek_to_time(s, seek_to));
+      break;
+    }
+    margin = margin * 4 + 1;
+  }
+  return {};
+}
+
+// A clip's packets read ahead: its own demuxer positioned for it, and the
+// packets from there in file order, until both streams are past the clip's
+// end, the end of the file, or kReadAheadBytes. The cutter decodes these
+// first, then goes on reading from `demux` if the clip needs more.
+struct ClipRead {
+  RenderClip clip;
+  std::unique_ptr<Demux> demux;  // null: the cutter's own demuxer, not yet positioned
+  std::vector<PacketPtr> packets;
+  size_t next = 0;
+  bool eof = false;  // the packets end at the end of the file
+  Status status;
+  std::thread reader;
+};
+
+// Demuxers no clip is using, for readers to take instead of opening the
+// input again. Thread-safe.
+class DemuxPool {
+ public:
+  explicit DemuxPool(size_t capacity) : capacity_(std::max<size_t>(1, capacity)) {}
+
+  std::unique_ptr<Demux> take(const std::string& path) {
+    std::lock_guard lock(mu_);
+    for (auto it = free_.begin(); it != free_.end(); ++it) {
+      if ((*it)->path == path) {
+        auto d = std::move(*it);
+        free_.erase(it);
+        return d;
+      }
+    }
+    return nullptr;
+  }
+
+  void give(std::unique_ptr<Demux> d) {
+    if (!d || !d->fmt) return;
+    std::lock_guard lock(mu_);
+    free_.push_back(std::move(d));
+    if (free_.size() > capacity_) free_.pop_front();  // the oldest closes
+  }
+
+ private:
+  std::mutex mu_;
+  std::deque<std::unique_ptr<Demux>> free_;  // GUARDED_BY(mu_)
+  size_t capacity_;
+};
+
+// Reads `r.clip` ahead on a demuxer of its own. `stop` ends the reading early
+// (the render is over); what was read is then dropped.
+Status read_ahead(ClipRead& r, DemuxPool& pool, const RenderOptions& opt, const std::atomic<bool>& stop) {
+  r.demux = pool.take(r.clip.path);
+  if (!r.demux) {
+    SF_ASSIGN_OR_RETURN(r.demux, open_demux(r.clip.path));
+  }
+  Demux& d = *r.demux;
+  SF_RETURN_IF_ERROR(seek(d, r.clip.start));
+  // Past the end by a margin that covers decoder delay and B-frame reordering.
+  bool video_past = d.vstream < 0, audio_past = d.astream < 0;
+  size_t bytes = 0;
+  while (!(video_past && audio_past) && bytes < kReadAheadBytes) {
+    if (stop.load() || stop_requested(opt.cancel)) return {};
+    PacketPtr pkt = make_packet();
+    int err = av_read_frame(d.fmt.get(), pkt.get());
+    if (err == AVERROR_EOF) {
+      r.eof = true;
+      break;
+    }
+    if (err < 0) return av_status(err, d.path + ": reading");
+    const bool is_v = pkt->stream_index == d.vstream, is_a = pkt->stream_index == d.astream;
+    if (!is_v && !is_a) continue;
+    const int64_t ts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
+    if (ts != AV_NOPTS_VALUE) {
+      const double t = d.file_time(ts, d.fmt->streams[pkt->stream_index]->time_base);
+      if (is_v && t > r.clip.end + 1.0) video_past = true;
+      if (is_a && t > r.clip.end + 0.5) audio_past = true;
+    }
+    bytes += static_cast<size_t>(pkt->size);
+    r.packets.push_back(std::move(pkt));
+  }
+  return {};
+}
+
+// The clips to render, in order, as the caller adds them. Thread-safe.
+class ClipFeed {
+ public:
+  void put(const RenderClip& c) {
+    std::lock_guard lock(mu_);
+    clips_.push_back(c);
+    cv_.notify_all();
+  }
+  // No more clips: get() returns what is left, then nothing.
+  void close() {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+    cv_.notify_all();
+  }
+  // The next clip; with `wait`, blocks until there is one or the feed is
+  // closed. Nothing once closed and drained.
+  std::optional<RenderClip> get(bool wait) {
+    std::unique_lock lock(mu_);
+    if (wait) cv_.wait(lock, [&] { return closed_ || !clips_.empty(); });
+    if (clips_.empty()) return std::nullopt;
+    RenderClip c = std::move(clips_.front());
+    clips_.pop_front();
+    return c;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<RenderClip> clips_;  // GUARDED_BY(mu_)
+  bool closed_ = false;           // GUARDED_BY(mu_)
+};
+
 // Decodes, filters and cuts the clips on its own thread, producing the exact
 // sequence of output pictures and samples; the encoder consumes them.
 class Cutter {
@@ -107,9 +304,11 @@ class Cutter {
   Cutter(const RenderOptions& o, int w, int h, AVRational fps, BoundedQueue<Piece>* out)
       : opt_(o), width_(w), height_(h), fps_(fps), out_(out) {}
 
-  // Cuts every clip in order. Returns early (OK) when the consumer closed
-  // the queue; the consumer then has its own error to report.
-  Status run(const std::vector<RenderClip>& clips) {
+  // Cuts the clips of `feed` in order until it is closed and drained,
+  // reading clips ahead in parallel as the options allow. Returns early
+  // (OK) when the consumer closed the queue; the consumer then has its own
+  // error to report.
+  Status run(ClipFeed& feed) {
     black_ = make_frame();
     black_->format = AV_PIX_FMT_YUV420P;
     black_->width = width_;
@@ -117,12 +316,82 @@ class Cutter {
     int err = av_frame_get_buffer(black_.get(), 0);
     if (err < 0) return av_status(err, "allocating a frame");
     fill_black(black_.get());
-    std::unique_ptr<Source> src;
-    for (const auto& clip : clips) {
-      if (!src || src->path != clip.path) {
-        SF_ASSIGN_OR_RETURN(src, open_source(clip.path));
+    const size_t most = static_cast<size_t>(std::max({1, opt_.url_readers, opt_.local_readers}));
+    DemuxPool pool(most + 1);
+    std::atomic<bool> stop_readers{false};
+    std::deque<std::unique_ptr<ClipRead>> ahead;  // in output order
+    // Readers still running are told to stop and joined on every way out.
+    struct Join {
+      std::deque<std::unique_ptr<ClipRead>>& ahead;
+      std::atomic<bool>& stop;
+      ~Join() {
+        stop.store(true);
+        for (auto& r : ahead) {
+          if (r->reader.joinable()) r->reader.join();
+        }
       }
-      SF_RETURN_IF_ERROR(cut(*src, clip));
+    } join{ahead, stop_readers};
+    auto readers_for = [&](const std::string& path) {
+      return is_http_url(path) ? opt_.url_readers : opt_.local_readers;
+    };
+    std::optional<RenderClip> next;
+    std::unique_ptr<Source> src;
+    for (;;) {
+      // Start reading the next clips ahead while there is room; wait for
+      // the feed only when nothing is under way.
+      for (;;) {
+        if (!next) next = feed.get(/*wait=*/ahead.empty());
+        if (!next) break;
+        const int limit = readers_for(next->path);
+        if (limit <= 1) {
+          // Read by this thread when its turn comes.
+          if (!ahead.empty()) break;
+          auto r = std::make_unique<ClipRead>();
+          r->clip = *next;
+          next.reset();
+          ahead.push_back(std::move(r));
+          break;
+        }
+        if (ahead.size() >= static_cast<size_t>(limit)) break;
+        auto r = std::make_unique<ClipRead>();
+        r->clip = *next;
+        next.reset();
+        ClipRead* raw = r.get();
+        r->reader = std::thread([raw, &pool, &stop_readers, this] {
+          try {
+            raw->status = read_ahead(*raw, pool, opt_, stop_readers);
+          } catch (const std::bad_alloc&) {
+            raw->status = internal_error(raw->clip.path + ": out of memory reading a clip");
+          } catch (const std::exception& e) {
+            raw->status = internal_error(raw->clip.path + ": reading a clip: " + e.what());
+          }
+        });
+        ahead.push_back(std::move(r));
+      }
+      if (ahead.empty()) break;  // the feed is closed and drained
+      std::unique_ptr<ClipRead> r = std::move(ahead.front());
+      ahead.pop_front();
+      if (r->reader.joinable()) r->reader.join();
+      SF_RETURN_IF_ERROR(r->status);
+      if (r->demux) {
+        // Read ahead: cut with the clip's own demuxer.
+        if (!src || src->path != r->clip.path) {
+          if (src) pool.give(std::make_unique<Demux>(std::move(static_cast<Demux&>(*src))));
+          src.reset();
+          SF_ASSIGN_OR_RETURN(src, open_source(std::move(*r->demux)));
+        } else {
+          std::swap(static_cast<Demux&>(*src), *r->demux);
+          pool.give(std::move(r->demux));
+        }
+      } else {
+        if (!src || src->path != r->clip.path) {
+          src.reset();
+          SF_ASSIGN_OR_RETURN(auto d, open_demux(r->clip.path));
+          SF_ASSIGN_OR_RETURN(src, open_source(std::move(*d)));
+        }
+        SF_RETURN_IF_ERROR(seek(*src, r->clip.start));
+      }
+      SF_RETURN_IF_ERROR(cut(*src, *r));
       if (stopped_) return {};
     }
     return {};
@@ -418,76 +687,28 @@ class Cutter {
 
   // ---- one clip -----------------------------------------------------------
 
-  // Positions the demuxer at file time `t` or the nearest point before it.
-  Status seek_to_time(Source& s, double t) {
-    int err = 0;
-    if (t <= 0 && (s.fmt->iformat->flags & AVFMT_NO_BYTE_SEEK) == 0) {
-      // The true start: a timestamp search can land past the first keyframe
-      // when streams start at different times.
-      err = av_seek_frame(s.fmt.get(), -1, 0, AVSEEK_FLAG_BYTE);
-    } else {
-      const int seek_stream = s.vstream >= 0 ? s.vstream : s.astream;
-      const AVRational stb = s.fmt->streams[seek_stream]->time_base;
-      const int64_t target = static_cast<int64_t>(std::floor((t + s.origin) / av_q2d(stb)));
-      err = av_seek_frame(s.fmt.get(), seek_stream, target, AVSEEK_FLAG_BACKWARD);
-    }
-    if (err < 0) {
-      err = av_seek_frame(s.fmt.get(), -1, s.fmt->start_time != AV_NOPTS_VALUE ? s.fmt->start_time : 0,
-                          AVSEEK_FLAG_BACKWARD);  // unseekable: rewind
-    }
-    if (err < 0) return av_status(err, s.path + ": seeking");
-    return {};
-  }
-
-  // File time of the first video keyframe from the demuxer's position, or
-  // +infinity when none comes before `limit`.
-  Result<double> first_keyframe(Source& s, double limit) {
-    const AVRational vtb = s.fmt->streams[s.vstream]->time_base;
-    PacketPtr pkt = make_packet();
-    for (int n = 0; n < 100000; ++n) {
-      int err = av_read_frame(s.fmt.get(), pkt.get());
-      if (err == AVERROR_EOF) break;
-      if (err < 0) return av_status(err, s.path + ": reading");
-      const int64_t ts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
-      const bool video = pkt->stream_index == s.vstream;
-      const bool key = (pkt->flags & AV_PKT_FLAG_KEY) != 0;
-      av_packet_unref(pkt.get());
-      if (!video || ts == AV_NOPTS_VALUE) continue;
-      const double t = s.file_time(ts, vtb);
-      if (key) return t;
-      if (t > limit) break;
-    }
-    return HUGE_VAL;
-  }
-
-  Status seek(Source& s, double start) {
-    // MP4/MOV seeks every stream to the chosen keyframe's time by its index,
-    // so audio is there from that time; other containers seek to a file
-    // position, and audio stored ahead of the keyframe needs a margin.
-    // Without an index (MPEG-TS) the position found may also be past the
-    // keyframe the start needs; then the margin grows until one is before it.
-    const bool indexed = std::strstr(s.fmt->iformat->name, "mov") != nullptr;
-    double margin = indexed ? 0.0 : 0.5;
-    for (int attempt = 0;; ++attempt) {
-      const double seek_to = std::max(0.0, start - margin);
-      SF_RETURN_IF_ERROR(seek_to_time(s, seek_to));
-      if (indexed || s.vstream < 0 || attempt == 5) break;
-      SF_ASSIGN_OR_RETURN(double key, first_keyframe(s, start + 1.0));
-      if (key <= start + 1e-3 || seek_to <= 0) {
-        SF_RETURN_IF_ERROR(seek_to_time(s, seek_to));
-        break;
-      }
-      margin = margin * 4 + 1;
-    }
+  // Decoders and filters start afresh at a clip's first packet.
+  static void restart(Source& s) {
     if (s.vdec) avcodec_flush_buffers(s.vdec.get());
     if (s.adec) avcodec_flush_buffers(s.adec.get());
     s.swr.reset();
     s.graph.reset();
     s.graph_in = s.graph_out = nullptr;
-    return {};
   }
 
-  Status cut(Source& s, const RenderClip& clip) {
+  // The next packet of the clip: those read ahead first, then from the demuxer.
+  static int next_packet(Source& s, ClipRead& r, AVPacket* pkt) {
+    if (r.next < r.packets.size()) {
+      av_packet_move_ref(pkt, r.packets[r.next].get());
+      r.packets[r.next++].reset();
+      return 0;
+    }
+    if (r.eof) return AVERROR_EOF;
+    return av_read_frame(s.fmt.get(), pkt);
+  }
+
+  Status cut(Source& s, ClipRead& read) {
+    const RenderClip& clip = read.clip;
     clip_ = clip;
     const long long f0 = frames_out_;
     nframes_ = std::max<long long>(1, std::llround((clip.end - clip.start) * av_q2d(fps_)));
@@ -500,7 +721,7 @@ class Cutter {
     last_video_ts_ = AV_NOPTS_VALUE;
     video_done_ = s.vstream < 0;
     bool audio_done = s.astream < 0;
-    SF_RETURN_IF_ERROR(seek(s, clip.start));
+    restart(s);
 
     const AVRational vtb = s.vstream >= 0 ? s.fmt->streams[s.vstream]->time_base : AVRational{1, 1};
     const AVRational atb = s.astream >= 0 ? s.fmt->streams[s.astream]->time_base : AVRational{1, 1};
@@ -527,7 +748,7 @@ class Cutter {
     PacketPtr pkt = make_packet();
     int err = 0;
     while (!(video_done_ && audio_done) && !stopped_) {
-      err = av_read_frame(s.fmt.get(), pkt.get());
+      err = next_packet(s, read, pkt.get());
       if (err == AVERROR_EOF) break;
       if (err < 0) return av_status(err, s.path + ": reading");
       const bool is_v = pkt->stream_index == s.vstream && !video_done_;
@@ -681,27 +902,21 @@ class Encoder {
   long long samples_sent_ = 0;
 };
 
-// Output profile from the options or the first input that has video: its
-// displayed (upright) size and its frame rate.
-Status choose_profile(const std::vector<RenderClip>& clips, const RenderOptions& o, int* w, int* h,
-                      AVRational* fps) {
+// Output profile from the options or `source`'s video: its displayed
+// (upright) size and its frame rate.
+Status choose_profile(const MediaInfo* source, const RenderOptions& o, int* w, int* h, AVRational* fps) {
   *w = o.width;
   *h = o.height;
   *fps = o.fps > 0 ? av_d2q(o.fps, 100000) : AVRational{0, 1};
-  if (*w == 0 || *h == 0 || fps->num == 0) {
-    for (const auto& c : clips) {
-      SF_ASSIGN_OR_RETURN(MediaInfo info, probe(c.path));
-      const StreamInfo* v = info.video();
-      if (v == nullptr) continue;
-      if (*w == 0 || *h == 0) {
-        *w = v->display_width;
-        *h = v->display_height;
-      }
-      if (fps->num == 0) {
-        *fps = av_d2q(v->fps, 100000);
-        if (fps->num <= 0 || v->fps > 240 || v->fps < 1) *fps = AVRational{30, 1};
-      }
-      break;
+  const StreamInfo* v = source != nullptr ? source->video() : nullptr;
+  if (v != nullptr) {
+    if (*w == 0 || *h == 0) {
+      *w = v->display_width;
+      *h = v->display_height;
+    }
+    if (fps->num == 0) {
+      *fps = av_d2q(v->fps, 100000);
+      if (fps->num <= 0 || v->fps > 240 || v->fps < 1) *fps = AVRational{30, 1};
     }
   }
   if (*w == 0 || *h == 0) {
@@ -719,71 +934,207 @@ Status choose_profile(const std::vector<RenderClip>& clips, const RenderOptions&
   return {};
 }
 
+Status check_clip(const RenderClip& c) {
+  if (!(c.end > c.start) || c.start < 0) {
+    return invalid_argument(c.path + ": clip " + std::to_string(c.start) + "-" + std::to_string(c.end) +
+                            " s is empty or negative");
+  }
+  return {};
+}
+
 }  // namespace
 
-Result<RenderResult> render(const std::vector<RenderClip>& clips, const std::string& output,
-                            const RenderOptions& options, const RenderProgressFn& progress) {
-  install_log_bridge();
-  if (clips.empty()) return invalid_argument("nothing to render: no clips");
-  double total = 0;
-  for (const auto& c : clips) {
-    if (!(c.end > c.start) || c.start < 0) {
-      return invalid_argument(c.path + ": clip " + std::to_string(c.start) + "-" + std::to_string(c.end) +
-                              " s is empty or negative");
-    }
-    total += c.end - c.start;
-  }
-  SF_RETURN_IF_ERROR(check_output_path(output));
-  int w = 0, h = 0;
-  AVRational fps{};
-  SF_RETURN_IF_ERROR(choose_profile(clips, options, &w, &h, &fps));
+// The renderer's threads: the cutter (clips -> pieces) and the encoder
+// (pieces -> file), the latter on the caller's thread in finish() when
+// `encode_in_finish` (render(): progress on the calling thread).
+struct Renderer::Impl {
+  RenderOptions options;
+  RenderProgressFn progress;
+  std::string output, tmp;
+  int width = 0, height = 0;
+  AVRational fps{30, 1};
+  bool encode_in_finish = false;
 
-  const std::string tmp = temporary_name_for(output);
-  Encoder enc(options, progress);
-  Status st = enc.open(tmp, w, h, fps);
-  RenderResult result;
-  if (st.ok()) {
-    // Decoding runs a bounded queue ahead of the encoder, so seeks and
-    // decoder restarts at clip boundaries overlap with encoding.
-    BoundedQueue<Piece> queue(kQueuePieces);
-    Cutter cutter(options, w, h, fps, &queue);
-    Status cut_status;
-    std::thread cutting([&] {
+  std::unique_ptr<Encoder> encoder;
+  BoundedQueue<Piece> queue{kQueuePieces};
+  ClipFeed feed;
+  std::unique_ptr<Cutter> cutter;
+  std::thread cutting, encoding;
+  Status cut_status, encode_status;
+  std::atomic<double> total{0};  // output seconds of the clips added
+  size_t added = 0;
+  bool finished = false;
+
+  // The first error of either thread, for add() to report early.
+  std::mutex error_mu;
+  Status first_error;  // GUARDED_BY(error_mu)
+
+  void note_error(const Status& st) {
+    std::lock_guard lock(error_mu);
+    if (first_error.ok()) first_error = st;
+  }
+  Status error() {
+    std::lock_guard lock(error_mu);
+    return first_error;
+  }
+
+  void start() {
+    cutter = std::make_unique<Cutter>(options, width, height, fps, &queue);
+    cutting = std::thread([this] {
       // An exception must not escape the thread (that would end the process).
       try {
-        cut_status = cutter.run(clips);
+        cut_status = cutter->run(feed);
       } catch (const std::bad_alloc&) {
         cut_status = internal_error("out of memory while cutting the clips");
       } catch (const std::exception& e) {
         cut_status = internal_error(std::string("cutting the clips: ") + e.what());
       }
+      if (!cut_status.ok()) note_error(cut_status);
       queue.close();
     });
-    while (auto piece = queue.get()) {
-      if (!st.ok()) continue;
-      st = enc.consume(*piece, total);
-      if (!st.ok()) queue.close();  // stops the cutter; what is queued is dropped
-    }
-    cutting.join();
-    if (st.ok()) st = cut_status;
-    if (st.ok()) {
-      result.clips = cutter.clips();
-      result.encoder = enc.choice().name;
-      result.preset = enc.choice().preset;
-      result.frames = enc.frames();
-      st = enc.finish();
-    }
+    if (!encode_in_finish) encoding = std::thread([this] { encode_loop(); });
   }
-  if (st.ok()) st = commit_file(tmp, output);
-  if (!st.ok()) {
-    discard_temporary(tmp);
+
+  void encode_loop() {
+    Status st;
+    try {
+      while (auto piece = queue.get()) {
+        if (!st.ok()) continue;
+        st = encoder->consume(*piece, total.load());
+        if (!st.ok()) {
+          note_error(st);
+          queue.close();  // stops the cutter; what is queued is dropped
+        }
+      }
+    } catch (const std::bad_alloc&) {
+      st = internal_error("out of memory while encoding");
+      queue.close();
+    } catch (const std::exception& e) {
+      st = internal_error(std::string("encoding: ") + e.what());
+      queue.close();
+    }
+    encode_status = st;
+  }
+
+  // Stops both threads (what is queued is dropped).
+  void stop() {
+    feed.close();
+    queue.close();
+    if (encoding.joinable()) encoding.join();
+    if (cutting.joinable()) cutting.join();
+  }
+};
+
+Renderer::Renderer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Renderer::~Renderer() {
+  if (!impl_ || impl_->finished) return;
+  impl_->stop();
+  impl_->encoder.reset();  // closes the file before it is removed
+  discard_temporary(impl_->tmp);
+}
+
+int Renderer::width() const { return impl_->width; }
+int Renderer::height() const { return impl_->height; }
+double Renderer::fps() const { return av_q2d(impl_->fps); }
+
+double Renderer::output_length(const RenderClip& clip) const {
+  // As Cutter::cut counts a clip's frames.
+  const long long n = std::max<long long>(1, std::llround((clip.end - clip.start) * av_q2d(impl_->fps)));
+  return static_cast<double>(n) / av_q2d(impl_->fps);
+}
+
+Result<std::unique_ptr<Renderer>> Renderer::open(const std::string& output, const RenderOptions& options,
+                                                 const MediaInfo* profile_source, RenderProgressFn progress) {
+  install_log_bridge();
+  SF_RETURN_IF_ERROR(check_output_path(output));
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->progress = std::move(progress);
+  impl->output = output;
+  SF_RETURN_IF_ERROR(choose_profile(profile_source, options, &impl->width, &impl->height, &impl->fps));
+  impl->tmp = temporary_name_for(output);
+  impl->encoder = std::make_unique<Encoder>(impl->options, impl->progress);
+  if (Status st = impl->encoder->open(impl->tmp, impl->width, impl->height, impl->fps); !st.ok()) {
+    impl->encoder.reset();
+    discard_temporary(impl->tmp);
     return st;
   }
-  result.width = w;
-  result.height = h;
-  result.fps = av_q2d(fps);
-  result.duration = static_cast<double>(result.frames) / av_q2d(fps);
+  return std::unique_ptr<Renderer>(new Renderer(std::move(impl)));
+}
+
+Status Renderer::add(const RenderClip& clip) {
+  Impl& m = *impl_;
+  if (m.finished) return internal_error("clip added to a finished render");
+  SF_RETURN_IF_ERROR(check_clip(clip));
+  SF_RETURN_IF_ERROR(m.error());
+  if (!m.cutter) m.start();
+  // The total grows before the clip is queued, so progress never passes it.
+  double t = m.total.load();
+  const double length = output_length(clip);
+  while (!m.total.compare_exchange_weak(t, t + length)) {
+  }
+  m.feed.put(clip);
+  ++m.added;
+  return {};
+}
+
+Result<RenderResult> Renderer::finish() {
+  Impl& m = *impl_;
+  if (m.finished) return internal_error("render finished twice");
+  Status st;
+  if (m.added == 0) st = invalid_argument("nothing to render: no clips");
+  if (st.ok()) {
+    m.feed.close();
+    if (m.encode_in_finish) m.encode_loop();
+    if (m.encoding.joinable()) m.encoding.join();
+    if (m.cutting.joinable()) m.cutting.join();
+    st = m.encode_status;
+    if (st.ok()) st = m.cut_status;
+  }
+  RenderResult result;
+  if (st.ok()) {
+    result.clips = m.cutter->clips();
+    result.encoder = m.encoder->choice().name;
+    result.preset = m.encoder->choice().preset;
+    result.frames = m.encoder->frames();
+    st = m.encoder->finish();
+  }
+  m.stop();
+  m.encoder.reset();
+  m.finished = true;
+  if (st.ok()) st = commit_file(m.tmp, m.output);
+  if (!st.ok()) {
+    discard_temporary(m.tmp);
+    return st;
+  }
+  result.width = m.width;
+  result.height = m.height;
+  result.fps = av_q2d(m.fps);
+  result.duration = static_cast<double>(result.frames) / av_q2d(m.fps);
   return result;
+}
+
+Result<RenderResult> render(const std::vector<RenderClip>& clips, const std::string& output,
+                            const RenderOptions& options, const RenderProgressFn& progress) {
+  install_log_bridge();
+  if (clips.empty()) return invalid_argument("nothing to render: no clips");
+  for (const auto& c : clips) SF_RETURN_IF_ERROR(check_clip(c));
+  SF_RETURN_IF_ERROR(check_output_path(output));
+  // The profile comes from the first clip's input that has video.
+  std::optional<MediaInfo> source;
+  if (options.width == 0 || options.height == 0 || !(options.fps > 0)) {
+    for (const auto& c : clips) {
+      SF_ASSIGN_OR_RETURN(MediaInfo info, probe(c.path));
+      if (info.video() == nullptr) continue;
+      source = std::move(info);
+      break;
+    }
+  }
+  SF_ASSIGN_OR_RETURN(auto r, Renderer::open(output, options, source ? &*source : nullptr, progress));
+  r->impl_->encode_in_finish = true;
+  for (const auto& c : clips) SF_RETURN_IF_ERROR(r->add(c));
+  return r->finish();
 }
 
 }  // namespace sf::media

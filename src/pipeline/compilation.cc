@@ -65,12 +65,12 @@ class ProgressHub {
   const CompilationProgressFn& fn_;
 };
 
-// Index of the transcript segment holding time `t` (the last one starting at
-// or before it).
-int segment_at(const asr::Transcript& t, double at) {
+// Index of the transcript segment holding time `at` (the last one starting
+// at or before it), from the segments' start times.
+int segment_at(const std::vector<double>& segment_starts, double at) {
   int idx = 0;
-  for (size_t i = 0; i < t.segments.size(); ++i) {
-    if (t.segments[i].start <= at + search::kTimeEpsilon) idx = static_cast<int>(i);
+  for (size_t i = 0; i < segment_starts.size(); ++i) {
+    if (segment_starts[i] <= at + search::kTimeEpsilon) idx = static_cast<int>(i);
   }
   return idx;
 }
@@ -259,8 +259,14 @@ Result<CompilationReport> CompilationJob::run_stages(const CompilationProgressFn
   if (live.empty()) return bad_media("none of the " + std::to_string(total_videos) + " input(s) can be read");
   stage_done(report_, "probe", seconds_since(t0));
 
-  // Transcribe all live inputs as one pipeline.
+  // Transcribe, match, plan and render as one pipeline. Transcription tells
+  // when each input is complete, in input order; the input is then matched
+  // and its clips planned at once (the planner's clips of inputs 0..i do not
+  // depend on later inputs: merging never crosses inputs and the caps keep
+  // a prefix), and with overlap its clips go to the renderer while later
+  // inputs are still being transcribed.
   t0 = Clock::now();
+  const bool overlap = q.overlap_render && !q.dry_run;
   std::vector<std::string> paths;
   std::vector<double> starts;  // cumulative seconds before each live input
   double audio_total = 0;
@@ -269,8 +275,148 @@ Result<CompilationReport> CompilationJob::run_stages(const CompilationProgressFn
     starts.push_back(audio_total);
     audio_total += infos[static_cast<size_t>(i)].duration;
   }
+
+  std::vector<search::Match> matches;
+  std::vector<double> durations(static_cast<size_t>(total_videos), 0.0);
+  std::vector<std::vector<double>> segment_starts(static_cast<size_t>(total_videos));
+  std::vector<int> per_video(static_cast<size_t>(total_videos), 0);
+  size_t matched = 0;  // live inputs matched so far
+  double match_seconds = 0;
+  // Whether transcription still runs: progress events then keep its stage.
+  std::atomic<bool> transcribing{!q.known_transcripts.has_value()};
+  std::atomic<bool> render_stage{false};  // render events may name their stage
+
+  // The renderer, opened when the first clip comes whose profile is known.
+  std::unique_ptr<media::Renderer> renderer;
+  Clock::time_point t_render{};
+  Status render_error;
+  size_t sent = 0;  // clips given to the renderer
+  std::mutex plan_mu;
+  std::vector<double> clip_ends;  // GUARDED_BY(plan_mu): cumulative output seconds of the clips sent
+  std::vector<int> clip_videos;   // GUARDED_BY(plan_mu)
+  media::RenderOptions ropt = q.render;
+  ropt.cancel = &cancelled_;
+  ropt.url_readers = download_limits().clip_readers;
+  const bool profile_set = ropt.width != 0 && ropt.height != 0 && ropt.fps > 0;
+  auto on_render = [&](double done, double total) {
+    int k = 0, nclips = 0, video = 0;
+    {
+      std::lock_guard lock(plan_mu);
+      nclips = static_cast<int>(clip_ends.size());
+      while (k < nclips && done + 1e-6 >= clip_ends[static_cast<size_t>(k)]) ++k;
+      if (nclips > 0) video = clip_videos[static_cast<size_t>(std::min(k, nclips - 1))];
+    }
+    const bool own_stage = render_stage.load();
+    hub.update([&](CompilationProgress& p) {
+      if (own_stage) {
+        p.stage = Stage::kRender;
+        p.current_video = video + 1;
+        p.current_video_title = report_.inputs[static_cast<size_t>(video)].title;
+        p.eta = eta(done, total, seconds_since(t_render));
+      }
+      p.clips_done = k;
+      p.clips_total = std::max(p.clips_total, nclips);
+      p.render_done = done;
+      p.render_total = std::max(p.render_total, total);
+    });
+  };
+  // Sends the planned clips not yet sent; `last`: no more will come, so the
+  // profile is decided now even when no clip has video.
+  auto feed = [&](bool last) {
+    if (!render_error.ok()) return;
+    while (sent < report_.clips.size()) {
+      if (!renderer) {
+        // The profile comes from the first clip's input that has video (the
+        // probe's result), as render() would take it.
+        const media::MediaInfo* source = nullptr;
+        if (!profile_set) {
+          for (size_t c = sent; c < report_.clips.size() && source == nullptr; ++c) {
+            const auto& info = infos[static_cast<size_t>(report_.clips[c].video)];
+            if (info.video() != nullptr) source = &info;
+          }
+          if (source == nullptr && !last) return;  // a later input's clip may decide it
+        }
+        t_render = Clock::now();
+        auto r = media::Renderer::open(q.output, ropt, source, on_render);
+        if (!r.ok()) {
+          render_error = r.status();
+          stop_work_.store(true);
+          return;
+        }
+        renderer = std::move(r).value();
+      }
+      const ClipResult& c = report_.clips[sent];
+      {
+        std::lock_guard lock(plan_mu);
+        clip_ends.push_back((clip_ends.empty() ? 0.0 : clip_ends.back()) +
+                            renderer->output_length({c.path, c.start, c.end}));
+        clip_videos.push_back(c.video);
+      }
+      if (Status st = renderer->add({c.path, c.start, c.end}); !st.ok()) {
+        render_error = st;
+        stop_work_.store(true);  // transcription stops too
+        return;
+      }
+      ++sent;
+    }
+    // The clips now planned for the render (during transcription, too).
+    const double planned = clip_ends.empty() ? 0.0 : clip_ends.back();
+    const int nplanned = static_cast<int>(sent);
+    hub.update([&](CompilationProgress& p) {
+      p.clips_total = std::max(p.clips_total, nplanned);
+      p.render_total = std::max(p.render_total, planned);
+    });
+  };
+  // Live input k is complete: match it and plan its clips.
+  auto on_input = [&](size_t k, const InputTranscript& it) {
+    if (k != matched) return;  // told twice or out of order: the fallback below covers it
+    const auto tm = Clock::now();
+    const int i = live[k];
+    const auto words = it.transcript.words();
+    auto m = matcher_.find(i, words);
+    auto& ir = report_.inputs[static_cast<size_t>(i)];
+    ir.words = words.size();
+    ir.matches = static_cast<int>(m.size());
+    ir.duration = std::max(ir.duration, it.duration);
+    durations[static_cast<size_t>(i)] = ir.duration;
+    for (const auto& seg : it.transcript.segments) segment_starts[static_cast<size_t>(i)].push_back(seg.start);
+    matches.insert(matches.end(), m.begin(), m.end());
+    ++matched;
+    const bool own_stage = !transcribing.load();
+    hub.update([&](CompilationProgress& p) {
+      if (own_stage) {
+        p.stage = Stage::kMatch;
+        p.current_video = i + 1;
+        p.current_video_title = ir.title;
+      }
+      p.words_found += static_cast<int>(m.size());
+    });
+    const std::vector<search::Clip> plan = search::plan_clips(matches, durations, q.clip);
+    for (size_t c = report_.clips.size(); c < plan.size(); ++c) {
+      const search::Clip& clip = plan[c];
+      ClipResult cr;
+      cr.video = clip.input;
+      cr.clip = per_video[static_cast<size_t>(clip.input)]++;
+      cr.path = inputs[static_cast<size_t>(clip.input)];
+      cr.start = clip.start;
+      cr.end = clip.end;
+      cr.words = clip.words;
+      // The clip's first match is the earliest one of its input inside it.
+      double first = clip.end;
+      for (const auto& mm : matches) {
+        if (mm.input == clip.input && mm.start >= clip.start - search::kTimeEpsilon && mm.start < first) {
+          first = mm.start;
+        }
+      }
+      cr.segment = segment_at(segment_starts[static_cast<size_t>(clip.input)], first);
+      report_.clips.push_back(std::move(cr));
+    }
+    match_seconds += seconds_since(tm);
+    if (overlap) feed(/*last=*/false);
+  };
+
   TranscribeOptions topt = q.transcribe;
-  topt.cancel = &cancelled_;
+  topt.cancel = &stop_work_;
   topt.segment_progress = [&](int completed, int cut) {
     hub.update([&](CompilationProgress& p) {
       p.stage = Stage::kTranscribe;
@@ -278,6 +424,7 @@ Result<CompilationReport> CompilationJob::run_stages(const CompilationProgressFn
       p.total_segments = std::max(p.total_segments, cut);
     });
   };
+  topt.input_done = on_input;
   auto on_audio = [&](double done, double total) {
     const double tot = total > 0 ? total : audio_total;
     size_t k = 0;
@@ -301,59 +448,25 @@ Result<CompilationReport> CompilationJob::run_stages(const CompilationProgressFn
   } else {
     transcripts = transcribe_with_library(paths, topt, q.library, on_audio);
   }
+  transcribing.store(false);
+  if (!render_error.ok()) return render_error;
   if (!transcripts.ok()) return transcripts.status();
+  const auto t_transcribed = Clock::now();
   stage_done(report_, "transcribe", seconds_since(t0));
   if (stopped()) return cancelled("stopped on request; no output written");
 
-  // Match each input, then plan the clips over all of them in order.
-  t0 = Clock::now();
-  std::vector<search::Match> matches;
-  std::vector<double> durations(static_cast<size_t>(total_videos), 0.0);
-  for (size_t k = 0; k < live.size(); ++k) {
-    const int i = live[k];
-    const auto& it = (*transcripts)[k];
-    const auto words = it.transcript.words();
-    auto m = matcher_.find(i, words);
-    auto& ir = report_.inputs[static_cast<size_t>(i)];
-    ir.words = words.size();
-    ir.matches = static_cast<int>(m.size());
-    ir.duration = std::max(ir.duration, it.duration);
-    durations[static_cast<size_t>(i)] = ir.duration;
-    matches.insert(matches.end(), m.begin(), m.end());
-    hub.update([&](CompilationProgress& p) {
-      p.stage = Stage::kMatch;
-      p.current_video = i + 1;
-      p.current_video_title = ir.title;
-      p.words_found += static_cast<int>(m.size());
-    });
-  }
+  // Inputs the pipeline did not tell (known transcripts: all of them).
+  for (size_t k = matched; k < live.size(); ++k) on_input(k, (*transcripts)[k]);
   report_.matches = static_cast<int>(matches.size());
   search::ClipOptions uncapped = q.clip;
   uncapped.max_length.reset();
   uncapped.max_clips.reset();
   const std::vector<search::Clip> all = search::plan_clips(matches, durations, uncapped);
-  const std::vector<search::Clip> clips = search::plan_clips(matches, durations, q.clip);
+  const auto& clips = report_.clips;
   report_.early_termination =
       clips.size() < all.size() || (!clips.empty() && clips.back().end < all[clips.size() - 1].end - 1e-9);
-  std::vector<int> per_video(static_cast<size_t>(total_videos), 0);
-  for (const auto& c : clips) {
-    ClipResult cr;
-    cr.video = c.input;
-    cr.clip = per_video[static_cast<size_t>(c.input)]++;
-    cr.path = inputs[static_cast<size_t>(c.input)];
-    cr.start = c.start;
-    cr.end = c.end;
-    cr.words = c.words;
-    // The clip's first match is the earliest one of its input inside it.
-    double first = c.end;
-    for (const auto& m : matches) {
-      if (m.input == c.input && m.start >= c.start - search::kTimeEpsilon && m.start < first) first = m.start;
-    }
-    const auto k = static_cast<size_t>(std::find(live.begin(), live.end(), c.input) - live.begin());
-    cr.segment = segment_at((*transcripts)[k].transcript, first);
-    report_.clips.push_back(std::move(cr));
-  }
-  stage_done(report_, "match", seconds_since(t0));
+  hub.update([&](CompilationProgress& p) { p.stage = Stage::kMatch; });
+  stage_done(report_, "match", match_seconds);
   if (clips.empty()) {
     return Status(Code::kNoMatch, "no match for \"" + join_words(q.target_words) + "\" in " +
                                       std::to_string(live.size()) + " input(s)");
@@ -361,38 +474,22 @@ Result<CompilationReport> CompilationJob::run_stages(const CompilationProgressFn
   if (q.dry_run) return report_;
   if (stopped()) return cancelled("stopped on request; no output written");
 
-  // Render, in the plan's order.
-  t0 = Clock::now();
-  std::vector<media::RenderClip> rclips;
-  for (const auto& c : report_.clips) rclips.push_back({c.path, c.start, c.end});
-  media::RenderOptions ropt = q.render;
-  ropt.cancel = &cancelled_;
-  const int nclips = static_cast<int>(rclips.size());
-  std::vector<double> clip_ends;  // cumulative planned output seconds
-  double acc = 0;
-  for (const auto& c : rclips) clip_ends.push_back(acc += c.end - c.start);
-  auto rendered = media::render(rclips, q.output, ropt, [&](double done, double total) {
-    int k = 0;
-    while (k < nclips && done + 1e-6 >= clip_ends[static_cast<size_t>(k)]) ++k;
-    const int video = report_.clips[static_cast<size_t>(std::min(k, nclips - 1))].video;
-    hub.update([&](CompilationProgress& p) {
-      p.stage = Stage::kRender;
-      p.current_video = video + 1;
-      p.current_video_title = report_.inputs[static_cast<size_t>(video)].title;
-      p.clips_done = k;
-      p.clips_total = nclips;
-      p.render_done = done;
-      p.render_total = total;
-      p.eta = eta(done, total, seconds_since(t0));
-    });
-  });
+  // Render what is left, in the plan's order (everything without overlap).
+  render_stage.store(true);
+  feed(/*last=*/true);
+  if (!render_error.ok()) return render_error;
+  auto rendered = renderer->finish();
   if (!rendered.ok()) return rendered.status();
-  stage_done(report_, "render", seconds_since(t0));
+  // With overlap the render began during transcription: "render" is its
+  // whole time, "render_tail" the part after the last transcript.
+  stage_done(report_, "render", seconds_since(t_render));
+  stage_done(report_, "render_tail", seconds_since(t_transcribed));
   for (size_t i = 0; i < report_.clips.size() && i < rendered->clips.size(); ++i) {
     report_.clips[i].output_start = rendered->clips[i].output_start;
     report_.clips[i].output_end = rendered->clips[i].output_end;
   }
   report_.rendered = std::move(rendered).value();
+  const int nclips = static_cast<int>(report_.clips.size());
   hub.update([&](CompilationProgress& p) {
     p.stage = Stage::kDone;
     p.clips_done = nclips;

@@ -8,8 +8,11 @@
 // reports typed progress events while it runs, can be cancelled, and builds
 // its report in one place (CompilationReport::to_json). Stages overlap where
 // they can: audio decoding, segmentation and recognition of all inputs run as
-// one pipeline with bounded queues (pipeline/transcriber.h), and each input is
-// matched as soon as its transcript is complete.
+// one pipeline with bounded queues (pipeline/transcriber.h); each input is
+// matched and its clips planned as soon as its transcript and those of the
+// inputs before it are complete, and its clips go to the renderer
+// (media::Renderer) at once, so rendering runs while later inputs are still
+// transcribed (CompilationRequest::overlap_render).
 //
 // Order: clips are emitted in (video, segment, clip) order, whatever finishes
 // first; every clip carries that hierarchical id.
@@ -52,6 +55,11 @@ struct CompilationRequest {
   std::optional<std::vector<InputTranscript>> known_transcripts;
   std::string output;    // the MP4 to write; may be empty only with dry_run
   bool dry_run = false;  // plan the clips, render nothing
+  // true: each input's clips are rendered as soon as it and every input
+  // before it are transcribed, while later inputs are still transcribed.
+  // false: the render starts after all transcription (for comparisons).
+  // The output is the same either way.
+  bool overlap_render = true;
   // false (CLI default): the first unreadable input fails the job before
   // any work. true (service, URL inputs): an unreadable input is recorded in
   // the report's errors and the job goes on with the others, failing only
@@ -75,8 +83,11 @@ struct CompilationProgress {
   int segments_completed = 0;              // audio segments transcribed
   int total_segments = 0;                  // audio segments cut so far (grows while reading)
   int words_found = 0;                     // matches so far
-  int clips_done = 0, clips_total = 0;     // clips rendered / planned
-  double render_done = 0, render_total = 0;  // output seconds rendered / planned
+  // Clips rendered / planned and output seconds rendered / planned. While
+  // inputs are still transcribed (overlap), "planned" counts the clips of
+  // the inputs done so far and grows; the stage stays kTranscribe.
+  int clips_done = 0, clips_total = 0;
+  double render_done = 0, render_total = 0;
   double eta = -1;                         // seconds left in this stage; < 0: unknown
 };
 
@@ -114,7 +125,13 @@ struct CompilationReport {
   bool early_termination = false;  // max_length or max_clips cut the plan short
   std::optional<media::RenderResult> rendered;  // absent for a dry run
   std::string output;
-  std::vector<std::pair<std::string, double>> stages;  // seconds per stage, in order
+  // Seconds per stage, in order: resolve, probe, transcribe (wall time of
+  // the transcription pipeline), match (time spent matching and planning,
+  // inside transcription), render (from the renderer's start, which with
+  // overlap is during transcription, to the file in place) and render_tail
+  // (the part of the render after the last transcript: what the job waits
+  // for rendering).
+  std::vector<std::pair<std::string, double>> stages;
   std::vector<std::string> errors;                     // per-input errors that were skipped
 
   // The JSON report (the CLI's --report and the service's result).
@@ -143,7 +160,10 @@ class CompilationJob {
 
   // Asks the running job to stop at the next check; run() then returns
   // kCancelled. Thread-safe.
-  void cancel() { cancelled_.store(true); }
+  void cancel() {
+    cancelled_.store(true);
+    stop_work_.store(true);
+  }
   bool cancel_requested() const;
 
   const CompilationRequest& request() const { return request_; }
@@ -157,6 +177,8 @@ class CompilationJob {
   search::Matcher matcher_;
   CompilationReport report_;
   std::atomic<bool> cancelled_{false};
+  // Stops transcription: a cancel, or a render that failed while it ran.
+  std::atomic<bool> stop_work_{false};
 };
 
 }  // namespace sf::pipeline

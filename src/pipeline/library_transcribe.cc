@@ -90,8 +90,27 @@ Result<std::vector<InputTranscript>> transcribe_with_library(const std::vector<s
   }
   SF_LOG_INFO("library: {} of {} inputs known", st.known, paths.size());
 
+  // input_done in input order: known inputs as soon as every input before
+  // them is complete, transcribed ones as the pipeline finishes them.
+  size_t next_done = 0;
+  auto known_done = [&] {
+    while (next_done < paths.size() && found[next_done]) {
+      if (options.input_done) options.input_done(next_done, *found[next_done]);
+      ++next_done;
+    }
+  };
+  known_done();
   if (!misses.empty()) {
-    SF_ASSIGN_OR_RETURN(auto fresh, transcribe_inputs(misses, options, progress));
+    TranscribeOptions fresh_options = options;
+    if (options.input_done) {
+      fresh_options.input_done = [&](size_t k, const InputTranscript& t) {
+        const size_t i = miss_index[k];  // == next_done: the inputs before it are known and told
+        options.input_done(i, t);  // t.path is paths[i]
+        next_done = i + 1;
+        known_done();
+      };
+    }
+    SF_ASSIGN_OR_RETURN(auto fresh, transcribe_inputs(misses, fresh_options, progress));
     for (size_t k = 0; k < fresh.size(); ++k) {
       const size_t i = miss_index[k];
       fresh[k].path = paths[i];
@@ -105,6 +124,7 @@ Result<std::vector<InputTranscript>> transcribe_with_library(const std::vector<s
       found[i] = std::move(fresh[k]);
     }
   }
+  known_done();  // what is left, should the pipeline not have told
   std::vector<InputTranscript> out;
   out.reserve(paths.size());
   for (auto& f : found) out.push_back(std::move(*f));

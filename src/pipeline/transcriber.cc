@@ -60,6 +60,44 @@ Status from_exception(std::exception_ptr e, const std::string& what) {
 
 Status cancelled_status() { return cancelled("transcription stopped on request"); }
 
+// Tells, in input order, when an input is complete: read to its end and
+// every segment cut from it transcribed. `emit` runs under the tracker's
+// lock, so calls are one at a time and in order. Thread-safe.
+class InputCompletion {
+ public:
+  InputCompletion(size_t inputs, std::function<void(size_t)> emit)
+      : cut_(inputs, 0), finished_(inputs, 0), read_(inputs, false), emit_(std::move(emit)) {}
+
+  // The reading side, before the segment is queued.
+  void segment_cut(size_t input) {
+    std::lock_guard lock(mu_);
+    ++cut_[input];
+  }
+  // A worker, once the segment's result is stored.
+  void segment_finished(size_t input) {
+    std::lock_guard lock(mu_);
+    ++finished_[input];
+    flush();
+  }
+  // The reading side, after the input's last segment was cut.
+  void input_read(size_t input) {
+    std::lock_guard lock(mu_);
+    read_[input] = true;
+    flush();
+  }
+
+ private:
+  void flush() {
+    while (next_ < read_.size() && read_[next_] && finished_[next_] == cut_[next_]) emit_(next_++);
+  }
+
+  std::mutex mu_;
+  std::vector<int> cut_, finished_;  // GUARDED_BY(mu_)
+  std::vector<bool> read_;           // GUARDED_BY(mu_)
+  size_t next_ = 0;                  // GUARDED_BY(mu_)
+  std::function<void(size_t)> emit_;
+};
+
 }  // namespace
 
 Result<std::vector<InputTranscript>> transcribe_inputs(const std::vector<std::string>& paths,
@@ -85,6 +123,22 @@ Result<std::vector<InputTranscript>> transcribe_inputs(const std::vector<std::st
     std::atomic<double> done{0};
     std::atomic<int> segments_cut{0}, segments_done{0};
     double total = 0;
+    // An input's transcript is put together as soon as it is complete.
+    std::vector<bool> assembled(paths.size(), false);
+    auto assemble = [&](size_t i) {
+      {
+        std::lock_guard lock(parts_mu);
+        for (auto& [idx, t] : parts[i]) out[i].transcript.append(std::move(t));
+        parts[i].clear();
+      }
+      if (out[i].transcript.language.empty()) out[i].transcript.language = "en";
+      assembled[i] = true;
+    };
+    InputCompletion completion(paths.size(), [&](size_t i) {
+      if (error.failed()) return;
+      assemble(i);
+      if (options.input_done) options.input_done(i, out[i]);
+    });
 
     // Check every input first, so a bad one fails before any work starts;
     // each is opened again when its turn comes, so only one is open at a time.
@@ -139,6 +193,7 @@ Result<std::vector<InputTranscript>> transcribe_inputs(const std::vector<std::st
             std::lock_guard lock(parts_mu);
             parts[job->input][job->index] = std::move(t);
           }
+          completion.segment_finished(job->input);
           const double seconds = static_cast<double>(seg.length) / asr::kSampleRate;
           double now = done.load();
           while (!done.compare_exchange_weak(now, now + seconds)) {
@@ -194,6 +249,7 @@ Result<std::vector<InputTranscript>> transcribe_inputs(const std::vector<std::st
         Segmenter seg(sopt, [&](AudioSegment s) {
           const int cut = ++segments_cut;
           if (options.segment_progress) options.segment_progress(segments_done.load(), cut);
+          completion.segment_cut(i);
           queue.put(Job{i, index++, std::move(s)});
         });
         for (;;) {
@@ -211,6 +267,7 @@ Result<std::vector<InputTranscript>> transcribe_inputs(const std::vector<std::st
         if (!error.failed()) seg.finish();
         out[i].path = paths[i];
         out[i].duration = static_cast<double>(samples) / asr::kSampleRate;
+        if (!error.failed()) completion.input_read(i);
       }
     } catch (...) {
       error.set(from_exception(std::current_exception(),
@@ -220,8 +277,7 @@ Result<std::vector<InputTranscript>> transcribe_inputs(const std::vector<std::st
     if (error.failed()) return error.get();
 
     for (size_t i = 0; i < paths.size(); ++i) {
-      for (auto& [idx, t] : parts[i]) out[i].transcript.append(std::move(t));
-      if (out[i].transcript.language.empty()) out[i].transcript.language = "en";
+      if (!assembled[i]) assemble(i);
     }
     return out;
   } catch (...) {

@@ -21,6 +21,12 @@ class WorkerPool;
 
 namespace sf::pipeline {
 
+struct InputTranscript {
+  std::string path;
+  double duration = 0;  // seconds of audio decoded
+  asr::Transcript transcript;
+};
+
 struct TranscribeOptions {
   asr::EngineOptions engine;
   int workers = 0;  // engine instances; 0 = one per CPU core
@@ -40,12 +46,13 @@ struct TranscribeOptions {
   // the segments finished and the segments cut so far (the second grows
   // while inputs are still being read). May be empty.
   std::function<void(int completed, int cut)> segment_progress;
-};
-
-struct InputTranscript {
-  std::string path;
-  double duration = 0;  // seconds of audio decoded
-  asr::Transcript transcript;
+  // Called once per input, in input order, as soon as the input is read and
+  // all of its segments are transcribed (later inputs may still be in the
+  // works), with the input's index and its result exactly as it will be
+  // returned. Calls come from the pipeline's threads, one at a time, and
+  // the pipeline waits for each. None after an error; an exception thrown
+  // by the callback becomes the error. May be empty.
+  std::function<void(size_t input, const InputTranscript& result)> input_done;
 };
 
 // Called from any thread with the seconds of audio transcribed so far and

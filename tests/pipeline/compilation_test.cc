@@ -181,5 +181,91 @@ TEST_F(CompilationJobTest, MaxClipsSetsEarlyTermination) {
   EXPECT_TRUE(r->early_termination);
 }
 
+TEST_F(CompilationJobTest, RenderBeginsWhileLaterInputsAreStillTranscribed) {
+  // Three inputs, one transcription worker: segments finish in input order,
+  // so the clips of the first input reach the renderer before the last
+  // input's segments are transcribed.
+  auto q = request();
+  q.inputs = {inputs_[0], inputs_[1], inputs_[0]};
+  q.transcribe.workers = 1;
+  q.output = (dir_ / "overlap.mp4").string();
+  auto job = CompilationJob::create(q);
+  ASSERT_TRUE(job.ok()) << job.status().message();
+  std::vector<CompilationProgress> events;
+  auto r = (*job)->run([&](const CompilationProgress& p) { events.push_back(p); });
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->clips.size(), 3u);
+  ASSERT_FALSE(events.empty());
+  const int segments = events.back().total_segments;
+  ASSERT_GE(segments, 3);
+  size_t first_render = events.size(), transcribed = events.size();
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (first_render == events.size() && events[i].clips_total > 0) first_render = i;
+    if (transcribed == events.size() && events[i].segments_completed == segments) transcribed = i;
+  }
+  ASSERT_LT(transcribed, events.size());
+  EXPECT_LT(first_render, transcribed) << "clips were handed to the renderer only after all transcription";
+  EXPECT_EQ(events[first_render].stage, Stage::kTranscribe);
+  EXPECT_GT(events[first_render].render_total, 0);
+  // Progress stays consistent: stages in order, clips and seconds done never
+  // past those planned, and everything done at the end.
+  Stage stage = Stage::kProbe;
+  for (const auto& p : events) {
+    EXPECT_GE(p.stage, stage);
+    stage = p.stage;
+    EXPECT_LE(p.clips_done, p.clips_total);
+    EXPECT_LE(p.render_done, p.render_total + 1e-6);
+  }
+  EXPECT_EQ(events.back().stage, Stage::kDone);
+  EXPECT_EQ(events.back().clips_done, 3);
+  EXPECT_EQ(events.back().clips_total, 3);
+  const auto j = r->to_json();
+  EXPECT_TRUE(j["stages"].contains("render_tail"));
+  EXPECT_LE(j["stages"]["render_tail"].get<double>(), j["stages"]["render"].get<double>() + 1e-6);
+
+  // Without overlap: the same plan and the same output.
+  q.overlap_render = false;
+  q.output = (dir_ / "sequential.mp4").string();
+  job = CompilationJob::create(q);
+  ASSERT_TRUE(job.ok());
+  auto s = (*job)->run();
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  ASSERT_EQ(s->clips.size(), r->clips.size());
+  for (size_t i = 0; i < s->clips.size(); ++i) {
+    EXPECT_EQ(s->clips[i].video, r->clips[i].video);
+    EXPECT_DOUBLE_EQ(s->clips[i].start, r->clips[i].start);
+    EXPECT_DOUBLE_EQ(s->clips[i].end, r->clips[i].end);
+    EXPECT_DOUBLE_EQ(s->clips[i].output_start, r->clips[i].output_start);
+  }
+  EXPECT_EQ(s->rendered->frames, r->rendered->frames);
+}
+
+TEST_F(CompilationJobTest, MaxLengthAcrossInputsPlansTheSameWithOverlap) {
+  // The cap ends the plan inside the second input: clips planned per input
+  // as transcripts come must still be the prefix the whole plan keeps.
+  auto q = request();
+  q.inputs = {inputs_[0], inputs_[1], inputs_[0]};
+  q.dry_run = true;
+  auto job = CompilationJob::create(q);
+  ASSERT_TRUE(job.ok());
+  auto all = (*job)->run();
+  ASSERT_TRUE(all.ok()) << all.status().message();
+  ASSERT_EQ(all->clips.size(), 3u);
+  const double first = all->clips[0].end - all->clips[0].start;
+  const double second = all->clips[1].end - all->clips[1].start;
+  q.dry_run = false;
+  q.output = (dir_ / "capped.mp4").string();
+  q.clip.max_length = first + second * 0.6;
+  job = CompilationJob::create(q);
+  ASSERT_TRUE(job.ok());
+  auto r = (*job)->run();
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->clips.size(), 2u);
+  EXPECT_TRUE(r->early_termination);
+  EXPECT_DOUBLE_EQ(r->clips[1].start, all->clips[1].start);
+  EXPECT_NEAR(r->clips[1].end, all->clips[1].start + second * 0.6, 1e-9);
+  EXPECT_NEAR(r->rendered->duration, *q.clip.max_length, 0.2);
+}
+
 }  // namespace
 }  // namespace sf::pipeline

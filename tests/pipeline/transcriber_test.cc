@@ -14,6 +14,7 @@
 #include "core/cancel.h"
 #include "media/audio.h"
 #include "media/media_fixture.h"
+#include "pipeline/library_transcribe.h"
 
 namespace sf::pipeline {
 namespace {
@@ -83,9 +84,25 @@ TEST_F(TranscriberTest, OrderIsTheSameWhateverTheNumberOfWorkers) {
                                      talk({kSentences[1], kSentences[0]}, "three.wav", 0.7, "kal16")};
   auto serial = transcribe_inputs(inputs, options(1));
   ASSERT_TRUE(serial.ok()) << serial.status().message();
-  auto parallel = transcribe_inputs(inputs, options(4));
+  auto popt = options(4);
+  std::vector<size_t> told;
+  std::vector<InputTranscript> told_results;
+  popt.input_done = [&](size_t i, const InputTranscript& t) {
+    told.push_back(i);
+    told_results.push_back(t);
+  };
+  auto parallel = transcribe_inputs(inputs, popt);
   ASSERT_TRUE(parallel.ok()) << parallel.status().message();
   ASSERT_EQ(parallel->size(), inputs.size());
+  // Each input told once, in input order, with the result returned for it.
+  EXPECT_EQ(told, (std::vector<size_t>{0, 1, 2}));
+  ASSERT_EQ(told_results.size(), inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    EXPECT_EQ(told_results[i].path, (*parallel)[i].path);
+    EXPECT_DOUBLE_EQ(told_results[i].duration, (*parallel)[i].duration);
+    EXPECT_EQ(text_of(told_results[i].transcript), text_of((*parallel)[i].transcript));
+    EXPECT_EQ(told_results[i].transcript.language, (*parallel)[i].transcript.language);
+  }
   for (size_t i = 0; i < inputs.size(); ++i) {
     SCOPED_TRACE(inputs[i]);
     EXPECT_EQ((*parallel)[i].path, inputs[i]);
@@ -249,6 +266,32 @@ TEST_F(TranscriberTest, LongMostlySilentInputSkipsTheSilenceAndKeepsTimes) {
   // Only the sentence was recognized: the silence made no words.
   EXPECT_EQ(text_of((*r)[0].transcript), text_of((*alone)[0].transcript));
   EXPECT_GT(segments.load(), 100);  // the hour went through, in bounded pieces
+}
+
+TEST_F(TranscriberTest, LibraryTellsKnownAndTranscribedInputsInOrder) {
+  const auto a = speak(kSentences[0], "a.wav");
+  const auto b = speak(kSentences[1], "b.wav");
+  const auto c = speak(kSentences[2], "c.wav");
+  LibraryOptions lib;
+  lib.path = path("library.sqlite");
+  auto first = transcribe_with_library({a, b}, options(2), lib);
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  // a and b known, c transcribed between them.
+  auto o = options(2);
+  std::vector<size_t> told;
+  std::vector<std::string> texts;
+  o.input_done = [&](size_t i, const InputTranscript& t) {
+    told.push_back(i);
+    texts.push_back(text_of(t.transcript));
+  };
+  LibraryStats stats;
+  auto second = transcribe_with_library({a, c, b}, o, lib, {}, &stats);
+  ASSERT_TRUE(second.ok()) << second.status().message();
+  EXPECT_EQ(stats.known, 2u);
+  EXPECT_EQ(told, (std::vector<size_t>{0, 1, 2}));
+  ASSERT_EQ(texts.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(texts[i], text_of((*second)[i].transcript)) << i;
+  EXPECT_EQ(texts[0], text_of((*first)[0].transcript));
 }
 
 }  // namespace
