@@ -446,25 +446,36 @@ Result<CompilationReport> CompilationJob::run_stages(const CompilationProgressFn
     for (int i : live) known.push_back((*q.known_transcripts)[static_cast<size_t>(i)]);
     transcripts = std::move(known);
   } else {
-    transcripts = transcribe_with_library(paths, topt, q.library, on_audio);
+    LibraryStats lib_stats;
+    transcripts = transcribe_with_library(paths, topt, q.library, on_audio, &lib_stats);
+    report_.inputs_from_library = static_cast<int>(lib_stats.known);
   }
   transcribing.store(false);
   if (!render_error.ok()) return render_error;
-  if (!transcripts.ok()) return transcripts.status();
+  // finish_early(): transcription was stopped; what the inputs completed so
+  // far hold is compiled.
+  const bool early = !transcripts.ok() && transcripts.status().code() == Code::kCancelled &&
+                     finish_early_.load() && !stopped();
+  if (!transcripts.ok() && !early) return transcripts.status();
   const auto t_transcribed = Clock::now();
   stage_done(report_, "transcribe", seconds_since(t0));
   if (stopped()) return cancelled("stopped on request; no output written");
 
-  // Inputs the pipeline did not tell (known transcripts: all of them).
-  for (size_t k = matched; k < live.size(); ++k) on_input(k, (*transcripts)[k]);
+  if (early) {
+    report_.errors.push_back("stopped early on request: " + std::to_string(matched) + " of " +
+                             std::to_string(live.size()) + " input(s) transcribed");
+  } else {
+    // Inputs the pipeline did not tell (known transcripts: all of them).
+    for (size_t k = matched; k < live.size(); ++k) on_input(k, (*transcripts)[k]);
+  }
   report_.matches = static_cast<int>(matches.size());
   search::ClipOptions uncapped = q.clip;
   uncapped.max_length.reset();
   uncapped.max_clips.reset();
   const std::vector<search::Clip> all = search::plan_clips(matches, durations, uncapped);
   const auto& clips = report_.clips;
-  report_.early_termination =
-      clips.size() < all.size() || (!clips.empty() && clips.back().end < all[clips.size() - 1].end - 1e-9);
+  report_.early_termination = early || clips.size() < all.size() ||
+                              (!clips.empty() && clips.back().end < all[clips.size() - 1].end - 1e-9);
   hub.update([&](CompilationProgress& p) { p.stage = Stage::kMatch; });
   stage_done(report_, "match", match_seconds);
   if (clips.empty()) {

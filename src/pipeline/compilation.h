@@ -133,6 +133,7 @@ struct CompilationReport {
   // for rendering).
   std::vector<std::pair<std::string, double>> stages;
   std::vector<std::string> errors;                     // per-input errors that were skipped
+  int inputs_from_library = 0;  // inputs whose transcript came from the library (not transcribed)
 
   // The JSON report (the CLI's --report and the service's result).
   nlohmann::json to_json() const;
@@ -166,6 +167,16 @@ class CompilationJob {
   }
   bool cancel_requested() const;
 
+  // Asks the running job to stop transcribing and compile what the inputs
+  // transcribed so far hold (the service's early_termination): run() then
+  // renders their clips, the report says early_termination and names the
+  // inputs left out in its errors; kNoMatch if they hold no match. After
+  // transcription it changes nothing. Thread-safe.
+  void finish_early() {
+    finish_early_.store(true);
+    stop_work_.store(true);
+  }
+
   const CompilationRequest& request() const { return request_; }
 
  private:
@@ -179,6 +190,7 @@ class CompilationJob {
   std::atomic<bool> cancelled_{false};
   // Stops transcription: a cancel, or a render that failed while it ran.
   std::atomic<bool> stop_work_{false};
+  std::atomic<bool> finish_early_{false};
 };
 
 }  // namespace sf::pipeline

@@ -101,26 +101,30 @@ Result<std::vector<InputTranscript>> transcribe_with_library(const std::vector<s
   };
   known_done();
   if (!misses.empty()) {
+    // Each transcript is stored the moment its input is complete, so work
+    // that is interrupted later (a stop, a crash) keeps what was done.
+    std::vector<bool> stored(paths.size(), false);
+    auto store = [&](size_t i, const InputTranscript& t) {
+      if (!storable[i] || stored[i]) return;
+      stored[i] = true;
+      if (Status s = lib->put(pending[i].key, pending[i].media, t.duration, t.transcript); !s.ok()) {
+        SF_LOG_WARN("{}: transcript not stored in the library: {}", paths[i], s.message());
+      }
+    };
     TranscribeOptions fresh_options = options;
-    if (options.input_done) {
-      fresh_options.input_done = [&](size_t k, const InputTranscript& t) {
-        const size_t i = miss_index[k];  // == next_done: the inputs before it are known and told
-        options.input_done(i, t);  // t.path is paths[i]
-        next_done = i + 1;
-        known_done();
-      };
-    }
+    fresh_options.input_done = [&](size_t k, const InputTranscript& t) {
+      const size_t i = miss_index[k];  // == next_done: the inputs before it are known and told
+      store(i, t);
+      if (!options.input_done) return;
+      options.input_done(i, t);  // t.path is paths[i]
+      next_done = i + 1;
+      known_done();
+    };
     SF_ASSIGN_OR_RETURN(auto fresh, transcribe_inputs(misses, fresh_options, progress));
     for (size_t k = 0; k < fresh.size(); ++k) {
       const size_t i = miss_index[k];
       fresh[k].path = paths[i];
-      if (!storable[i]) {
-        found[i] = std::move(fresh[k]);
-        continue;
-      }
-      if (Status s = lib->put(pending[i].key, pending[i].media, fresh[k].duration, fresh[k].transcript); !s.ok()) {
-        SF_LOG_WARN("{}: transcript not stored in the library: {}", paths[i], s.message());
-      }
+      store(i, fresh[k]);
       found[i] = std::move(fresh[k]);
     }
   }

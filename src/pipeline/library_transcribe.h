@@ -29,7 +29,9 @@ store::TranscriptKey transcript_key(const std::string& fingerprint, const Transc
 
 // As transcribe_inputs() (same results, same order, same errors for bad
 // inputs), but with the library: logs "library: N of M inputs known",
-// transcribes only the others and stores their transcripts. A library that
+// transcribes only the others and stores each of their transcripts as soon
+// as that input is complete (so an interrupted run keeps the inputs it
+// finished: a resumed task transcribes only the rest). A library that
 // cannot be opened (damaged, newer schema, unwritable) is an error naming
 // the file; a transcript that cannot be stored afterwards is a warning (the
 // result is still returned). `stats` may be null. Call from one thread.

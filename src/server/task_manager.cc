@@ -452,6 +452,7 @@ void TaskManager::run_task(const std::shared_ptr<Task>& t) {
   const p::CompilationReport& report = result.ok() ? *result : (*job)->last_report();
   nlohmann::json errors = nlohmann::json::array();
   for (const auto& e : report.errors) errors.push_back(e);
+  s["transcripts_from_library"] = report.inputs_from_library;
   auto finish = [&](const char* state) {
     s["status"] = state;
     s["stage"] = "done";
@@ -608,7 +609,11 @@ Result<nlohmann::json> TaskManager::cancel(const std::string& id, bool compile_f
   t->user_cancel = true;
   t->compile_found = compile_found;
   if (t->job != nullptr) {
-    t->job->cancel();
+    if (compile_found) {
+      t->job->finish_early();
+    } else {
+      t->job->cancel();
+    }
   } else {
     // Still queued: it never starts.
     const double n = now();

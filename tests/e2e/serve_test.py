@@ -387,18 +387,38 @@ class CancelAndRestart(ServeCase):
         self.assertIn("already ended", r["error"])
         self.assertEqual(os.listdir(os.path.join(s.data, "outputs")), [])  # nothing half-written
 
+    def long_talk(self):
+        """Talk a six times over (90 s): long enough to act while it is transcribed."""
+        path = os.path.join(self.media, "long.mp4")
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-stream_loop", "5", "-i", self.a, "-c", "copy", path],
+                       check=True)
+        return path
+
+    def wait_first_input_done(self, s, tid):
+        """Until talk c (the first input) is transcribed and matched, while the second is in the works."""
+        end = time.time() + 120
+        while time.time() < end:
+            _, st = s.json("GET", "/status/" + tid)
+            if st["words_found"] >= 1 and st["stage"] == "transcribing":
+                return st
+            self.assertIn(st["status"], ("queued", "processing"), st)
+            time.sleep(0.05)
+        raise AssertionError("the first input was not done in time")
+
     def test_a_killed_server_resumes_its_task_after_a_restart(self):
         s = self.serve()
-        _, r = s.json("POST", "/create_compilation", {"url": [self.c, self.a], "target_words": ["budget"]})
+        _, r = s.json("POST", "/create_compilation", {"url": [self.c, self.long_talk()], "target_words": ["budget"]})
         tid = r["task_id"]
-        s.wait(tid, stage="transcribing")
+        self.wait_first_input_done(s, tid)
         s.stop(signal.SIGKILL)  # no chance to save anything more
         self.assertEqual([f for f in os.listdir(os.path.join(s.data, "outputs")) if not f.startswith(".")], [])
         s2 = self.serve()
         st = s2.wait(tid)
         self.assertEqual(st["status"], "completed", st["errors"])
-        self.assertEqual(st["word_count"], 3)
+        self.assertEqual(st["word_count"], 1 + 2 * 6)
         self.assertEqual(st["resumed"], 1)
+        # talk c was complete before the kill: its transcript came from the library.
+        self.assertEqual(st["transcripts_from_library"], 1)
         _, h = s2.json("GET", "/status/%s/history" % tid)
         states = [(e["status"], e["stage"]) for e in h["history"]]
         first_transcribing = states.index(("processing", "transcribing"))
@@ -406,6 +426,20 @@ class CancelAndRestart(ServeCase):
         self.assertLess(first_transcribing, requeued)  # the history before the kill is still there
         self.assertEqual(states[-1], ("completed", "done"))
         self.assertEqual(s2.request("GET", "/download/" + tid)[0], 200)
+
+    def test_early_termination_compiles_what_was_found(self):
+        s = self.serve()
+        _, r = s.json("POST", "/create_compilation", {"url": [self.c, self.long_talk()], "target_words": ["budget"]})
+        tid = r["task_id"]
+        self.wait_first_input_done(s, tid)
+        code, r2 = s.json("POST", "/cancel/" + tid, {"early_termination": True})
+        self.assertEqual(code, 200, r2)
+        st = s.wait(tid)
+        self.assertEqual(st["status"], "completed", st["errors"])
+        self.assertTrue(st["early_termination"])
+        self.assertEqual(st["word_count"], 1)  # talk c's "budget"; the long talk was not finished
+        self.assertTrue(any("stopped early" in e for e in st["errors"]), st["errors"])
+        self.assertEqual(s.request("GET", "/download/" + tid)[0], 200)
 
     def test_sigterm_stops_gracefully_and_the_task_resumes(self):
         s = self.serve()
