@@ -265,12 +265,26 @@ Status read_ahead(ClipRead& r, DemuxPool& pool, const RenderOptions& opt, const 
   return {};
 }
 
-// The clips to render, in order, as the caller adds them. Thread-safe.
+// The clips to render, in order, as the caller adds them, each read ahead
+// by a reader thread of its own as soon as there is room: up to
+// url_readers / local_readers readers at once besides the clip being cut
+// (limits <= 1: none; the cutting thread reads the clip itself). Readers
+// start when clips are added, so the first ones are under way before the
+// cutter needs them. Thread-safe.
 class ClipFeed {
  public:
+  explicit ClipFeed(const RenderOptions& o)
+      : opt_(o), pool_(static_cast<size_t>(std::max({1, o.url_readers, o.local_readers})) + 1) {}
+  ClipFeed(const ClipFeed&) = delete;
+  ClipFeed& operator=(const ClipFeed&) = delete;
+  ~ClipFeed() { stop(); }
+
   void put(const RenderClip& c) {
     std::lock_guard lock(mu_);
-    clips_.push_back(c);
+    auto r = std::make_unique<ClipRead>();
+    r->clip = c;
+    clips_.push_back(std::move(r));
+    start_readers();
     cv_.notify_all();
   }
   // No more clips: get() returns what is left, then nothing.
@@ -279,22 +293,76 @@ class ClipFeed {
     closed_ = true;
     cv_.notify_all();
   }
-  // The next clip; with `wait`, blocks until there is one or the feed is
-  // closed. Nothing once closed and drained.
-  std::optional<RenderClip> get(bool wait) {
-    std::unique_lock lock(mu_);
-    if (wait) cv_.wait(lock, [&] { return closed_ || !clips_.empty(); });
-    if (clips_.empty()) return std::nullopt;
-    RenderClip c = std::move(clips_.front());
-    clips_.pop_front();
-    return c;
+  // The next clip, its reader (if it has one) finished; blocks until there
+  // is one. Null once closed and drained.
+  std::unique_ptr<ClipRead> get() {
+    std::unique_ptr<ClipRead> r;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return closed_ || !clips_.empty(); });
+      if (clips_.empty()) return nullptr;
+      r = std::move(clips_.front());
+      clips_.pop_front();
+      start_readers();
+    }
+    if (r->reader.joinable()) r->reader.join();
+    return r;
+  }
+  // Demuxers the cutter is done with, for readers to reuse.
+  DemuxPool& pool() { return pool_; }
+
+  // Ends the feed: readers stop early and are joined, queued clips dropped.
+  void stop() {
+    std::deque<std::unique_ptr<ClipRead>> left;
+    {
+      std::lock_guard lock(mu_);
+      closed_ = true;
+      stopping_.store(true);
+      left.swap(clips_);
+      cv_.notify_all();
+    }
+    for (auto& r : left) {
+      if (r->reader.joinable()) r->reader.join();
+    }
   }
 
  private:
+  int readers_for(const std::string& path) const {
+    return is_http_url(path) ? opt_.url_readers : opt_.local_readers;
+  }
+
+  // REQUIRES: mu_ held.
+  void start_readers() {
+    if (stopping_.load()) return;
+    size_t running = 0;
+    for (auto& r : clips_) {
+      if (r->reader.joinable()) {
+        ++running;
+        continue;
+      }
+      const int limit = readers_for(r->clip.path);
+      if (limit <= 1 || running >= static_cast<size_t>(limit)) break;  // keeps the order of starts
+      ClipRead* raw = r.get();
+      r->reader = std::thread([raw, this] {
+        try {
+          raw->status = read_ahead(*raw, pool_, opt_, stopping_);
+        } catch (const std::bad_alloc&) {
+          raw->status = internal_error(raw->clip.path + ": out of memory reading a clip");
+        } catch (const std::exception& e) {
+          raw->status = internal_error(raw->clip.path + ": reading a clip: " + e.what());
+        }
+      });
+      ++running;
+    }
+  }
+
+  const RenderOptions& opt_;
+  DemuxPool pool_;
+  std::atomic<bool> stopping_{false};
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<RenderClip> clips_;  // GUARDED_BY(mu_)
-  bool closed_ = false;           // GUARDED_BY(mu_)
+  std::deque<std::unique_ptr<ClipRead>> clips_;  // GUARDED_BY(mu_)
+  bool closed_ = false;                          // GUARDED_BY(mu_)
 };
 
 // Decodes, filters and cuts the clips on its own thread, producing the exact
@@ -304,10 +372,9 @@ class Cutter {
   Cutter(const RenderOptions& o, int w, int h, AVRational fps, BoundedQueue<Piece>* out)
       : opt_(o), width_(w), height_(h), fps_(fps), out_(out) {}
 
-  // Cuts the clips of `feed` in order until it is closed and drained,
-  // reading clips ahead in parallel as the options allow. Returns early
-  // (OK) when the consumer closed the queue; the consumer then has its own
-  // error to report.
+  // Cuts the clips of `feed` in order until it is closed and drained.
+  // Returns early (OK) when the consumer closed the queue; the consumer then
+  // has its own error to report.
   Status run(ClipFeed& feed) {
     black_ = make_frame();
     black_->format = AV_PIX_FMT_YUV420P;
@@ -316,72 +383,18 @@ class Cutter {
     int err = av_frame_get_buffer(black_.get(), 0);
     if (err < 0) return av_status(err, "allocating a frame");
     fill_black(black_.get());
-    const size_t most = static_cast<size_t>(std::max({1, opt_.url_readers, opt_.local_readers}));
-    DemuxPool pool(most + 1);
-    std::atomic<bool> stop_readers{false};
-    std::deque<std::unique_ptr<ClipRead>> ahead;  // in output order
-    // Readers still running are told to stop and joined on every way out.
-    struct Join {
-      std::deque<std::unique_ptr<ClipRead>>& ahead;
-      std::atomic<bool>& stop;
-      ~Join() {
-        stop.store(true);
-        for (auto& r : ahead) {
-          if (r->reader.joinable()) r->reader.join();
-        }
-      }
-    } join{ahead, stop_readers};
-    auto readers_for = [&](const std::string& path) {
-      return is_http_url(path) ? opt_.url_readers : opt_.local_readers;
-    };
-    std::optional<RenderClip> next;
     std::unique_ptr<Source> src;
-    for (;;) {
-      // Start reading the next clips ahead while there is room; wait for
-      // the feed only when nothing is under way.
-      for (;;) {
-        if (!next) next = feed.get(/*wait=*/ahead.empty());
-        if (!next) break;
-        const int limit = readers_for(next->path);
-        if (limit <= 1) {
-          // Read by this thread when its turn comes.
-          if (!ahead.empty()) break;
-          auto r = std::make_unique<ClipRead>();
-          r->clip = *next;
-          next.reset();
-          ahead.push_back(std::move(r));
-          break;
-        }
-        if (ahead.size() >= static_cast<size_t>(limit)) break;
-        auto r = std::make_unique<ClipRead>();
-        r->clip = *next;
-        next.reset();
-        ClipRead* raw = r.get();
-        r->reader = std::thread([raw, &pool, &stop_readers, this] {
-          try {
-            raw->status = read_ahead(*raw, pool, opt_, stop_readers);
-          } catch (const std::bad_alloc&) {
-            raw->status = internal_error(raw->clip.path + ": out of memory reading a clip");
-          } catch (const std::exception& e) {
-            raw->status = internal_error(raw->clip.path + ": reading a clip: " + e.what());
-          }
-        });
-        ahead.push_back(std::move(r));
-      }
-      if (ahead.empty()) break;  // the feed is closed and drained
-      std::unique_ptr<ClipRead> r = std::move(ahead.front());
-      ahead.pop_front();
-      if (r->reader.joinable()) r->reader.join();
+    while (std::unique_ptr<ClipRead> r = feed.get()) {
       SF_RETURN_IF_ERROR(r->status);
       if (r->demux) {
         // Read ahead: cut with the clip's own demuxer.
         if (!src || src->path != r->clip.path) {
-          if (src) pool.give(std::make_unique<Demux>(std::move(static_cast<Demux&>(*src))));
+          if (src) feed.pool().give(std::make_unique<Demux>(std::move(static_cast<Demux&>(*src))));
           src.reset();
           SF_ASSIGN_OR_RETURN(src, open_source(std::move(*r->demux)));
         } else {
           std::swap(static_cast<Demux&>(*src), *r->demux);
-          pool.give(std::move(r->demux));
+          feed.pool().give(std::move(r->demux));
         }
       } else {
         if (!src || src->path != r->clip.path) {
@@ -957,7 +970,7 @@ struct Renderer::Impl {
 
   std::unique_ptr<Encoder> encoder;
   BoundedQueue<Piece> queue{kQueuePieces};
-  ClipFeed feed;
+  std::unique_ptr<ClipFeed> feed;
   std::unique_ptr<Cutter> cutter;
   std::thread cutting, encoding;
   Status cut_status, encode_status;
@@ -979,11 +992,12 @@ struct Renderer::Impl {
   }
 
   void start() {
+    feed = std::make_unique<ClipFeed>(options);
     cutter = std::make_unique<Cutter>(options, width, height, fps, &queue);
     cutting = std::thread([this] {
       // An exception must not escape the thread (that would end the process).
       try {
-        cut_status = cutter->run(feed);
+        cut_status = cutter->run(*feed);
       } catch (const std::bad_alloc&) {
         cut_status = internal_error("out of memory while cutting the clips");
       } catch (const std::exception& e) {
@@ -1018,7 +1032,7 @@ struct Renderer::Impl {
 
   // Stops both threads (what is queued is dropped).
   void stop() {
-    feed.close();
+    if (feed) feed->stop();
     queue.close();
     if (encoding.joinable()) encoding.join();
     if (cutting.joinable()) cutting.join();
@@ -1074,7 +1088,7 @@ Status Renderer::add(const RenderClip& clip) {
   const double length = output_length(clip);
   while (!m.total.compare_exchange_weak(t, t + length)) {
   }
-  m.feed.put(clip);
+  m.feed->put(clip);
   ++m.added;
   return {};
 }
@@ -1085,7 +1099,7 @@ Result<RenderResult> Renderer::finish() {
   Status st;
   if (m.added == 0) st = invalid_argument("nothing to render: no clips");
   if (st.ok()) {
-    m.feed.close();
+    m.feed->close();
     if (m.encode_in_finish) m.encode_loop();
     if (m.encoding.joinable()) m.encoding.join();
     if (m.cutting.joinable()) m.cutting.join();
