@@ -137,7 +137,7 @@ function renderTask(t) {
   line.replaceChildren(
     el('span', { class: 'badge ' + t.status }, t.status),
     ' ', t.stage ? 'stage: ' + t.stage : '',
-    ' · ', (t.transcription_progress || 0).toFixed(1) + '% transcribed',
+    ' · ', t.status === 'completed' ? 'transcribed' : (t.transcription_progress || 0).toFixed(1) + '% transcribed',
     ' · ', (t.words_found || 0) + ' found',
     t.clips_total ? ' · clips ' + t.clips_downloaded + '/' + t.clips_total : '',
     !terminal(t.status) && t.eta != null ? ' · ETA ' + seconds(t.eta) : '');
