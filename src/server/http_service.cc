@@ -84,6 +84,9 @@ HttpService::HttpService(TaskManager* tasks, workers::WorkerPool* pool, HttpOpti
   server_->set_read_timeout(options_.read_timeout, 0);
   server_->set_write_timeout(options_.read_timeout, 0);
   server_->set_keep_alive_max_count(100);
+  // Headers and body go out in separate writes: without this, Nagle's
+  // algorithm holds the body until the client's delayed ACK (40 ms).
+  server_->set_tcp_nodelay(true);
   server_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     // The health routes and the page's static files (no data in them) need no token.
     if (options_.token.empty() || req.path.rfind("/health/", 0) == 0 || req.path == "/" ||
