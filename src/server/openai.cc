@@ -1,6 +1,8 @@
 #include "server/openai.h"
 
 #include <httplib.h>
+#include <signal.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <atomic>
@@ -93,7 +95,9 @@ std::string safe_extension(const std::string& filename) {
 std::string random_name() {
   static std::atomic<unsigned long> counter{0};
   thread_local std::mt19937_64 rng{std::random_device{}()};
-  return fmt::format("{:016x}-{}", rng(), counter.fetch_add(1));
+  // The server's pid first: leftovers of a dead server are told apart from
+  // the live uploads of another one (see add_openai_routes).
+  return fmt::format("{}-{:016x}-{}", getpid(), rng(), counter.fetch_add(1));
 }
 
 // Removes a file when it goes out of scope.
@@ -336,6 +340,18 @@ std::string render_openai(const pipeline::InputTranscript& input, const OpenAiAn
 }
 
 void add_openai_routes(HttpService& http) {
+  // Uploads left by a server that was killed mid-request: named after a
+  // process that no longer runs.
+  std::error_code ec;
+  const fs::path uploads = fs::path(http.tasks()->options().data_dir) / "uploads";
+  for (const auto& e : fs::directory_iterator(uploads, ec)) {
+    const std::string name = e.path().filename().string();
+    const long pid = std::strtol(name.c_str(), nullptr, 10);
+    std::error_code ignored;
+    if (pid > 0 && kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH && e.is_regular_file(ignored)) {
+      fs::remove(e.path(), ignored);
+    }
+  }
   HttpService* h = &http;
   http.post("/v1/audio/transcriptions", "/v1/audio/transcriptions",
             [h](const httplib::Request& req, httplib::Response& res) { handle_audio(*h, req, res, "transcribe"); });

@@ -40,7 +40,8 @@ namespace sf::server {
 
 class HttpService;
 
-// Adds the routes above to `http` (before listen()).
+// Adds the routes above to `http` (before listen()), and removes uploads
+// left under <data>/uploads by a server that was killed mid-request.
 void add_openai_routes(HttpService& http);
 
 // Answers `res` with OpenAI's error shape and `code`. `param` may be empty

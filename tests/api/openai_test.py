@@ -267,6 +267,17 @@ class Errors(OpenAiBase):
         self.assertEqual(os.listdir(os.path.join(self.server.data, "uploads")) if os.path.isdir(
             os.path.join(self.server.data, "uploads")) else [], [])
 
+    def test_leftover_uploads_removed(self):
+        # A server killed mid-request leaves its upload; the next start removes
+        # it, but not the uploads of a server still running (this process).
+        dead = "uploads/999999999-00000000deadbeef-0.mp4"
+        live = "uploads/%d-00000000feedface-0.mp4" % os.getpid()
+        srv = serve_lib.Server(files={dead: b"x", live: b"y"})
+        try:
+            self.assertEqual(os.listdir(os.path.join(srv.data, "uploads")), [os.path.basename(live)])
+        finally:
+            srv.stop()
+
     def test_token(self):
         srv = serve_lib.Server(token="s3cret-token")
         try:

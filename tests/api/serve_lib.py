@@ -17,9 +17,14 @@ import e2e_lib  # noqa: E402
 
 
 class Server:
-    def __init__(self, media_roots=(), token=None, extra=()):
+    def __init__(self, media_roots=(), token=None, extra=(), files=None):
+        """files: {path under the data folder: bytes} written before the start."""
         self.dir = tempfile.mkdtemp(prefix="sf-serve-")
         self.data = os.path.join(self.dir, "data")
+        for rel, data in (files or {}).items():
+            os.makedirs(os.path.dirname(os.path.join(self.data, rel)), exist_ok=True)
+            with open(os.path.join(self.data, rel), "wb") as f:
+                f.write(data)
         args = [e2e_lib.BINARY, "serve", "--port", "0", "--data", self.data]
         for r in media_roots:
             args += ["--media-root", r]

@@ -105,5 +105,47 @@ class Page(unittest.TestCase):
             server.stop()
 
 
+class StopButtons(unittest.TestCase):
+    """"Stop & compile found" and "Cancel" on tasks still transcribing (a long talk)."""
+
+    def setUp(self):
+        require_tools(self)
+        self.media = tempfile.mkdtemp(prefix="sf-page-media-")
+        self.talk = os.path.join(self.media, "long_news.mp4")
+        subprocess.run(["/usr/bin/python3", e2e_lib.SYNTH, self.talk, "--repeat", "4", "--size", "160x90", "--fps",
+                        "10"], check=True, capture_output=True)
+
+    def tearDown(self):
+        shutil.rmtree(self.media, ignore_errors=True)
+
+    def test_stop_and_cancel(self):
+        server = serve_lib.Server(media_roots=[self.media])
+        try:
+            p = subprocess.run(["node", os.path.join(HERE, "cancel.mjs"), server.url + "/", self.talk, "budget"],
+                               capture_output=True, text=True, timeout=700, cwd=HERE)
+            if p.returncode != 0:
+                raise AssertionError("cancel.mjs failed (%d):\n%s\n%s" % (p.returncode, p.stdout, p.stderr))
+            r = json.loads(p.stdout.strip().splitlines()[-1])
+            self.assertEqual(r["problems"], [])
+            # "Stop & compile found": the seed's early termination, asked while transcribing.
+            self.assertEqual(r["stop_request"], {"early_termination": True})
+            self.assertEqual(r["stop_answer"]["status"], "stopping")
+            self.assertTrue(r["stop_answer"]["early_termination"])
+            self.assertLess(r["stopped_at_percent"], 100)
+            _, st = server.json("GET", "/status/" + r["stopped_task"])
+            self.assertIn(st["status"], ("completed", "cancelled"))
+            self.assertIn(st["status"], r["stopped_text"])
+            self.assertEqual(r["stopped_player"], 1 if st["status"] == "completed" else 0)
+            # "Cancel": no body, the task ends cancelled and its buttons go.
+            self.assertIsNone(r["cancel_request"])
+            self.assertEqual(r["cancel_answer"]["status"], "cancelling")
+            self.assertIn("cancelled", r["cancelled_text"])
+            self.assertTrue(r["cancelled_buttons_hidden"])
+            _, st = server.json("GET", "/status/" + r["cancelled_task"])
+            self.assertEqual(st["status"], "cancelled")
+        finally:
+            server.stop()
+
+
 if __name__ == "__main__":
     unittest.main()
