@@ -14,6 +14,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   flite ffmpeg python3-numpy
   yt-dlp
+  chromium nodejs
 )
 
 missing=()
@@ -23,14 +24,24 @@ for p in "${packages[@]}"; do
   fi
 done
 
+# npm comes with some Node.js builds (NodeSource) and separately in Debian's.
+if ! command -v npm >/dev/null 2>&1; then missing+=(npm); fi
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"
-  exit 0
+else
+  echo "install-deps: installing ${missing[*]}"
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-echo "install-deps: installing ${missing[*]}"
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# The browser test's driver (tests/web): playwright-core only, which drives
+# Debian's chromium and never downloads a browser.
+cd "$(dirname "$0")/../tests/web"
+if [ ! -d node_modules/playwright-core ]; then
+  echo "install-deps: installing playwright-core into tests/web/node_modules"
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent
+fi

@@ -10,6 +10,7 @@
 
 #include "core/json.h"
 #include "core/log.h"
+#include "server/openai.h"
 #include "server/task_manager.h"
 #include "workers/pool.h"
 
@@ -83,13 +84,25 @@ HttpService::HttpService(TaskManager* tasks, workers::WorkerPool* pool, HttpOpti
   server_->set_read_timeout(options_.read_timeout, 0);
   server_->set_write_timeout(options_.read_timeout, 0);
   server_->set_keep_alive_max_count(100);
+  // Headers and body go out in separate writes: without this, Nagle's
+  // algorithm holds the body until the client's delayed ACK (40 ms).
+  server_->set_tcp_nodelay(true);
   server_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    if (options_.token.empty() || req.path.rfind("/health/", 0) == 0) return httplib::Server::HandlerResponse::Unhandled;
+    // The health routes and the page's static files (no data in them) need no token.
+    if (options_.token.empty() || req.path.rfind("/health/", 0) == 0 || req.path == "/" ||
+        req.path.rfind("/static/", 0) == 0) {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
     const std::string auth = req.get_header_value("Authorization");
     const std::string want = "Bearer " + options_.token;
     if (!same_secret(auth, want)) {
-      error(res, 401, auth.empty() ? "authentication required: send Authorization: Bearer <token>"
-                                   : "wrong token");
+      const std::string message =
+          auth.empty() ? "authentication required: send Authorization: Bearer <token>" : "wrong token";
+      if (req.path.rfind("/v1/", 0) == 0) {  // OpenAI's clients read OpenAI's error shape
+        openai_error(res, 401, message, "", "invalid_api_key");
+      } else {
+        error(res, 401, message);
+      }
       res.set_header("WWW-Authenticate", "Bearer");
       metrics_.record("unauthorized", 401, 0);
       return httplib::Server::HandlerResponse::Handled;
@@ -98,7 +111,13 @@ HttpService::HttpService(TaskManager* tasks, workers::WorkerPool* pool, HttpOpti
   });
   server_->set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;
-    if (res.status == 404) {
+    if (req.path.rfind("/v1/", 0) == 0) {  // OpenAI's clients read OpenAI's error shape
+      openai_error(res, res.status,
+                   res.status == 413 ? "the upload is too large"
+                   : res.status == 404 ? "no such route: " + req.method + " " + req.path
+                                       : "request failed",
+                   res.status == 413 ? "file" : "", res.status == 413 ? "file_too_large" : "");
+    } else if (res.status == 404) {
       error(res, 404, "no such route: " + req.method + " " + req.path);
     } else if (res.status == 413) {
       error(res, 413, "the request body is too large");

@@ -16,7 +16,7 @@
 // Extra routes (the OpenAI-compatible API, the web page) are added by
 // add_routes hooks before listen().
 //
-// With a token, every route but /health/* needs "Authorization: Bearer
+// With a token, every route but /health/*, / and /static/* needs "Authorization: Bearer
 // <token>" (401 otherwise). Bodies are bounded (max_body; uploads
 // max_upload), JSON nesting is bounded, slow clients time out.
 //

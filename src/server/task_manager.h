@@ -82,6 +82,8 @@ class TaskManager {
   };
   Counts counts();
   bool accepting() const { return !stopping_.load(); }
+  // The options the service was opened with (library_path filled in).
+  const ServiceOptions& options() const { return options_; }
 
   // Stops taking tasks; running ones are interrupted and stay "processing"
   // in the store, to be resumed by the next open(). Idempotent.
