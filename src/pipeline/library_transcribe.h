@@ -35,6 +35,9 @@ store::TranscriptKey transcript_key(const std::string& fingerprint, const Transc
 // cannot be opened (damaged, newer schema, unwritable) is an error naming
 // the file; a transcript that cannot be stored afterwards is a warning (the
 // result is still returned). `stats` may be null. Call from one thread.
+// options.input_done is called for every input, known ones included, in
+// input order: a known input as soon as the inputs before it are told
+// (those at the front before any transcription starts).
 Result<std::vector<InputTranscript>> transcribe_with_library(const std::vector<std::string>& paths,
                                                              const TranscribeOptions& options,
                                                              const LibraryOptions& library,
