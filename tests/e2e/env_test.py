@@ -144,7 +144,8 @@ class Profiling(unittest.TestCase):
             self.assertRegex(p.stderr, r"pipeline: stage %s done in \d+\.\d{3} s" % stage)
         with open(out + ".profile.json") as f:
             prof = json.load(f)
-        self.assertEqual([s["stage"] for s in prof["stages"]], ["resolve", "probe", "transcribe", "match", "render"])
+        self.assertEqual([s["stage"] for s in prof["stages"]], ["resolve", "probe", "transcribe", "match", "render",
+                                                                  "render_tail"])
         self.assertTrue(all(s["seconds"] >= 0 for s in prof["stages"]))
         self.assertGreaterEqual(prof["plan"]["total_instances"], 1)
         self.assertIsInstance(prof["gpu_samples"], list)

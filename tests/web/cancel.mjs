@@ -55,6 +55,10 @@ try {
   result.stop_answer = await stopResponse.json();
   result.stopped_text = await waitFor(row, terminal, 'the stopped task to finish');
   result.stopped_task = await row.getAttribute('data-task');
+  // A completed task gets its player once the page has fetched the file.
+  if (result.stopped_text.includes('completed')) {
+    await row.locator('video').first().waitFor({ state: 'attached', timeout: 30000 }).catch(() => {});
+  }
   result.stopped_player = await row.locator('video').count();
 
   // Cancel outright while processing.
