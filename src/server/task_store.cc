@@ -45,6 +45,18 @@ Result<TaskRecord> row(const Stmt& s) {
   return t;
 }
 
+// Every row of a statement selecting (id, request, status, created, updated).
+Result<std::vector<TaskRecord>> rows(Stmt& s) {
+  std::vector<TaskRecord> out;
+  for (;;) {
+    SF_ASSIGN_OR_RETURN(bool has, s.step());
+    if (!has) break;
+    SF_ASSIGN_OR_RETURN(TaskRecord t, row(s));
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
 }  // namespace
 
 TaskStore::TaskStore(std::unique_ptr<Db> db) : db_(std::move(db)) {}
@@ -119,28 +131,14 @@ Result<std::vector<TaskRecord>> TaskStore::list(int limit) {
   SF_ASSIGN_OR_RETURN(Stmt s, db_->prepare("SELECT id, request, status, created, updated FROM tasks "
                                            "ORDER BY created DESC, rowid DESC LIMIT ?1"));
   s.bind(1, limit);
-  std::vector<TaskRecord> out;
-  for (;;) {
-    SF_ASSIGN_OR_RETURN(bool has, s.step());
-    if (!has) break;
-    SF_ASSIGN_OR_RETURN(TaskRecord t, row(s));
-    out.push_back(std::move(t));
-  }
-  return out;
+  return rows(s);
 }
 
 Result<std::vector<TaskRecord>> TaskStore::unfinished() {
   std::lock_guard lock(mu_);
   SF_ASSIGN_OR_RETURN(Stmt s, db_->prepare("SELECT id, request, status, created, updated FROM tasks "
                                            "WHERE state IN ('processing', 'queued') ORDER BY created, rowid"));
-  std::vector<TaskRecord> out;
-  for (;;) {
-    SF_ASSIGN_OR_RETURN(bool has, s.step());
-    if (!has) break;
-    SF_ASSIGN_OR_RETURN(TaskRecord t, row(s));
-    out.push_back(std::move(t));
-  }
-  return out;
+  return rows(s);
 }
 
 Result<std::vector<TaskEvent>> TaskStore::history(const std::string& id) {
