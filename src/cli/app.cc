@@ -68,6 +68,7 @@ int run(int argc, char** argv) {
   register_search(app, commands);
   register_library(app, commands);
   register_serve(app, commands);
+  register_import(app, commands);
   register_worker(app, commands);
 
   try {

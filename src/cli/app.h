@@ -28,6 +28,7 @@ void register_bench_search(CLI::App* bench, std::vector<Command>& out);  // benc
 void register_search(CLI::App& app, std::vector<Command>& out);
 void register_library(CLI::App& app, std::vector<Command>& out);  // library list, library forget
 void register_serve(CLI::App& app, std::vector<Command>& out);    // the HTTP service
+void register_import(CLI::App& app, std::vector<Command>& out);   // studio import
 void register_worker(CLI::App& app, std::vector<Command>& out);   // internal: a pool's worker process
 
 }  // namespace sf::cli

@@ -20,9 +20,11 @@ Result<std::unique_ptr<Mp4Writer>> Mp4Writer::open(const std::string& path, cons
   settings.height = o.height;
   settings.fps = o.fps;
   settings.global_header = global_header;
+  settings.gop_size = o.gop_size;
   SF_ASSIGN_OR_RETURN(w->venc_, EncoderSession::open(w->choice_, settings));
   w->vst_ = avformat_new_stream(w->out_.get(), nullptr);
   SF_RETURN_IF_ERROR(w->venc_->configure_stream(w->vst_));
+  if (!o.timecode.empty()) av_dict_set(&w->vst_->metadata, "timecode", o.timecode.c_str(), 0);
 
   if (o.audio) {
     SF_ASSIGN_OR_RETURN(w->aenc_, open_aac_encoder(o.audio_rate, o.audio_bitrate, global_header));

@@ -20,6 +20,8 @@ struct Mp4WriterOptions {
   bool audio = true;
   int audio_rate = 48000;
   int audio_bitrate = 160000;
+  int gop_size = 0;      // frames between keyframes; 0: the encoder's default
+  std::string timecode;  // start timecode ("01:00:00:00"): written as a tmcd track; empty: none
 };
 
 class Mp4Writer {

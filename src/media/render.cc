@@ -851,6 +851,8 @@ class Encoder {
     wo.cpu_only = opt_.cpu_only;
     wo.audio_rate = opt_.audio_rate;
     wo.audio_bitrate = opt_.audio_bitrate;
+    wo.gop_size = opt_.gop_size;
+    wo.timecode = opt_.timecode;
     SF_ASSIGN_OR_RETURN(writer_, Mp4Writer::open(tmp, wo));
     fifo_.reset(av_audio_fifo_alloc(AV_SAMPLE_FMT_FLTP, 2, writer_->audio_frame_size() * 4));
     if (!fifo_) return internal_error("out of memory for the audio queue");
