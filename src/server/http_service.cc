@@ -198,18 +198,24 @@ void HttpService::add_core_routes() {
     body["status"] = ready ? "ready" : "not ready";
     json(res, body, ready ? 200 : 503);
   });
-  post("/create_compilation", "/create_compilation", [this](const httplib::Request& req, httplib::Response& res) {
-    auto body = parse_body(req.body);
-    if (!body.ok()) return error(res, 400, body.status().message());
-    auto r = tasks_->submit(*body);
-    if (r.ok()) return json(res, *r);
-    if (r.status().code() == Code::kUnavailable) {
-      res.set_header("Retry-After", "5");
-      return error(res, tasks_->accepting() ? 429 : 503, r.status().message());
-    }
-    if (r.status().code() == Code::kInvalidArgument) return error(res, 400, r.status().message());
-    return error(res, 500, r.status().message());
-  });
+  // A task-creating route: the body as JSON, the manager's answer or its
+  // refusal (400 bad field, 429/503 queue full or stopping).
+  auto task_route = [this](Result<nlohmann::json> (TaskManager::*submit)(const nlohmann::json&)) {
+    return [this, submit](const httplib::Request& req, httplib::Response& res) {
+      auto body = parse_body(req.body);
+      if (!body.ok()) return error(res, 400, body.status().message());
+      auto r = (tasks_->*submit)(*body);
+      if (r.ok()) return json(res, *r);
+      if (r.status().code() == Code::kUnavailable) {
+        res.set_header("Retry-After", "5");
+        return error(res, tasks_->accepting() ? 429 : 503, r.status().message());
+      }
+      if (r.status().code() == Code::kInvalidArgument) return error(res, 400, r.status().message());
+      return error(res, 500, r.status().message());
+    };
+  };
+  post("/create_compilation", "/create_compilation", task_route(&TaskManager::submit));
+  post("/import", "/import", task_route(&TaskManager::submit_import));
   get(R"(/status/([^/]+))", "/status", [this](const httplib::Request& req, httplib::Response& res) {
     auto s = tasks_->status(req.matches[1]);
     if (!s) return error(res, 404, "unknown task id");

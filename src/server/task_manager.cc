@@ -1,4 +1,5 @@
 #include "server/task_manager.h"
+#include "server/task_internal.h"
 
 #include <algorithm>
 #include <chrono>
@@ -64,18 +65,6 @@ Result<std::optional<std::string>> string_field(const nlohmann::json& body, cons
 
 }  // namespace
 
-struct TaskManager::Task {
-  std::string id;
-  nlohmann::json request;  // normalized
-  nlohmann::json status;
-  double created = 0;
-  std::uint64_t version = 1;
-  pipeline::CompilationJob* job = nullptr;  // while running
-  bool user_cancel = false;
-  bool compile_found = false;
-  double last_saved = 0;
-};
-
 bool TaskManager::valid_id(const std::string& id) {
   return id.size() == 32 && std::all_of(id.begin(), id.end(), [](char c) {
            return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
@@ -138,6 +127,7 @@ void TaskManager::shutdown() {
     }
     for (auto& [id, t] : tasks_) {
       if (t->job != nullptr) t->job->cancel();
+      if (t->importing) t->stop = true;
     }
     cv_.notify_all();
   }
@@ -350,6 +340,7 @@ void TaskManager::run_loop() {
 }
 
 void TaskManager::run_task(const std::shared_ptr<Task>& t) {
+  if (t->request.value("kind", std::string()) == "import") return run_import_task(t);
   namespace p = pipeline;
   const nlohmann::json& q = t->request;
   p::CompilationRequest req;
@@ -608,7 +599,9 @@ Result<nlohmann::json> TaskManager::cancel(const std::string& id, bool compile_f
   if (terminal(state)) return invalid_argument("task " + id + " has already ended (" + state + ")");
   t->user_cancel = true;
   t->compile_found = compile_found;
-  if (t->job != nullptr) {
+  if (t->importing) {
+    t->stop = true;  // an import keeps what it finished either way
+  } else if (t->job != nullptr) {
     if (compile_found) {
       t->job->finish_early();
     } else {

@@ -58,6 +58,15 @@ class TaskManager {
   // Validates a /create_compilation body and queues the task. Returns
   // {task_id, video_title, total_videos, gpu_count, status}.
   Result<nlohmann::json> submit(const nlohmann::json& body);
+  // Validates a POST /import body and queues the import (import/import.h):
+  // {"sources": [paths under a --media-root], "project": folder under a
+  // --media-root (default: <data_dir>/imports/<task_id>), "normalize",
+  // "proxy", "transcript" (booleans, default true), "loudness" (LUFS),
+  // "true_peak" (dBTP), "proxy_size"}. Returns {task_id, status, project}.
+  // Status like a compilation's: status, stage ("importing"), progress per
+  // product, and the import report when done. Resumed after a restart like
+  // every task (the import's manifest keeps what was finished).
+  Result<nlohmann::json> submit_import(const nlohmann::json& body);
   // The status fields of a task, or nullopt for an unknown id.
   std::optional<nlohmann::json> status(const std::string& id);
   // Status changes of a task (time, status, stage), oldest first.
@@ -97,6 +106,8 @@ class TaskManager {
   explicit TaskManager(ServiceOptions options);
   void run_loop();
   void run_task(const std::shared_ptr<Task>& task);
+  void run_import_task(const std::shared_ptr<Task>& task);  // server/import_task.cc
+  Status check_media_path(const std::string& path, bool folder_ok) const;
   void save(Task& task, bool force);
   void expire();
   std::shared_ptr<Task> find(const std::string& id);

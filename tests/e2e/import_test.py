@@ -320,5 +320,41 @@ class Watch(Base):
         self.assertEqual(p.returncode, 0, err)
 
 
+class Service(Base):
+    """POST /import on a real server: the same products, status like a
+    compilation's, bad requests refused with a JSON error."""
+
+    def test_import_over_http(self):
+        from serve_test import Serve
+        make_talk(os.path.join(self.src, "quiet.mp4"), -35, 25)
+        s = Serve(os.path.join(self.tmp, "data"), media_root=self.tmp)
+        try:
+            project = os.path.join(self.tmp, "served")
+            code, r = s.json("POST", "/import", {"sources": [self.src], "project": project, "loudness": -20})
+            self.assertEqual(code, 200, r)
+            done = s.wait(r["task_id"], timeout=180)
+            self.assertEqual(done["status"], "completed", done)
+            self.assertEqual(done["progress"]["normalize"], {"done": 1, "running": 0, "total": 1})
+            files = done["report"]["files"]
+            self.assertEqual([f["normalized"]["state"] for f in files], ["done"])
+            i, tp = measure(os.path.join(project, "normalized", "footage", "quiet.mp4"))
+            self.assertLess(abs(i + 20), 0.5)
+            self.assertTrue(os.path.exists(os.path.join(project, "proxies", "footage", "quiet.proxy.mp4")))
+            # Again: nothing to do.
+            code, r = s.json("POST", "/import", {"sources": [self.src], "project": project, "loudness": -20})
+            again = s.wait(r["task_id"], timeout=60)
+            self.assertEqual({f["normalized"]["state"] for f in again["report"]["files"]}, {"reused"})
+            for body, field in [({"sources": ["/etc"]}, "media-root"), ({}, "sources"),
+                                ({"sources": [self.src], "loudness": 4}, "loudness"),
+                                ({"sources": [self.src], "proxy_size": "big"}, "proxy-size"),
+                                ({"sources": [self.src], "colour": 1}, "colour"),
+                                ({"sources": [self.src], "project": "/tmp/elsewhere"}, "media-root")]:
+                code, err = s.json("POST", "/import", body)
+                self.assertEqual(code, 400, body)
+                self.assertIn(field, err["error"], body)
+        finally:
+            s.stop()
+
+
 if __name__ == "__main__":
     unittest.main()
