@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -264,6 +265,27 @@ Result<Format> format_for_path(std::string_view path) {
   return invalid_argument("export file '" + std::string(path) +
                           "': unknown extension (formats: " + formats_help() +
                           "; or force one with --export-format)");
+}
+
+Result<std::vector<Target>> targets(const std::vector<std::string>& paths, std::string_view forced_format) {
+  std::vector<Target> out;
+  std::optional<Format> forced;
+  if (!forced_format.empty()) {
+    SF_ASSIGN_OR_RETURN(Format f, parse_format(forced_format));
+    forced = f;
+  }
+  std::set<std::string> seen;
+  for (const auto& p : paths) {
+    if (p.empty()) return invalid_argument("an export file name is empty");
+    if (!seen.insert(absolute_path(p)).second) return invalid_argument("export file '" + p + "' is named twice");
+    if (forced) {
+      out.push_back({p, *forced});
+      continue;
+    }
+    SF_ASSIGN_OR_RETURN(Format f, format_for_path(p));
+    out.push_back({p, f});
+  }
+  return out;
 }
 
 // ---- timing ----

@@ -64,6 +64,19 @@ Result<Format> parse_format(std::string_view name);
 // the formats when the extension is none of them.
 Result<Format> format_for_path(std::string_view path);
 
+// One export to write: a file and its format.
+struct Target {
+  std::string path;
+  Format format = Format::kEdl;
+};
+
+// The exports `paths` name: each one's format by its extension, or all of
+// `forced_format` when that is not empty (then any extension goes). Errors
+// (kInvalidArgument, before any work): an unknown extension (naming the
+// file and listing the formats), an unknown forced format, an empty path,
+// the same file named twice.
+Result<std::vector<Target>> targets(const std::vector<std::string>& paths, std::string_view forced_format = {});
+
 struct Source {
   std::string path;      // file path or http(s) URL, as the job read it
   std::string name;      // shown to editors; empty: the path's file name
