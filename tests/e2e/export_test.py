@@ -390,5 +390,65 @@ class SourceTimecode(Workdir):
         self.assertEqual(tcs, ["00:59:00;02", "10:00:00:00"])
 
 
+class ServiceExports(unittest.TestCase):
+    """POST /create_compilation {"exports": [...]}: each export downloadable
+    from /download/<id>?format=..., the same cut as the task's clips."""
+
+    def test_exports_of_a_service_task(self):
+        from serve_test import ServeCase
+        case = ServeCase()
+        case.setUp()
+        self.addCleanup(case.tearDown)
+        s = case.serve()
+        bad = {"url": case.a, "target_words": ["budget"], "exports": ["edl", "avid"]}
+        code, r = s.json("POST", "/create_compilation", bad)
+        self.assertEqual(code, 400, r)
+        self.assertIn("avid", r["error"])
+        self.assertIn("fcpxml (.fcpxml)", r["error"])
+        code, r = s.json("POST", "/create_compilation", dict(bad, exports=["edl", "EDL"]))
+        self.assertEqual(code, 400, r)
+        code, r = s.json("POST", "/create_compilation", dict(bad, exports="edl,otio"))
+        self.assertEqual(code, 400, r)
+
+        code, r = s.json("POST", "/create_compilation",
+                         {"url": [case.a, case.c], "target_words": ["budget"], "exports": list(FORMATS)})
+        self.assertEqual(code, 200, r)
+        tid = r["task_id"]
+        st = s.wait(tid)
+        self.assertEqual(st["status"], "completed", st["errors"])
+        self.assertEqual(sorted(st["exports"]), sorted(FORMATS))
+        clips = st["clips_extracted"]
+        for name, route in st["exports"].items():
+            self.assertEqual(route, "/download/%s?format=%s" % (tid, name))
+            code, data, headers = s.request("GET", route)
+            self.assertEqual(code, 200, (name, data))
+            self.assertIn(tid, headers.get("Content-Disposition", ""))
+        # The EDL and the OTIO timeline carry the task's clips at their output times.
+        code, data, _ = s.request("GET", "/download/%s?format=edl" % tid)
+        _, fcm, events = read_edl(data.decode())
+        self.assertEqual(len(events), len(clips))
+        for ev, c in zip(events, clips):
+            self.assertEqual(tc_to_frames(ev["rec_in"], (25, 1)), frames(c["output_start"], (25, 1)))
+            self.assertEqual(tc_to_frames(ev["src_in"], (25, 1)), frames(c["start"], (25, 1)))
+        code, data, _ = s.request("GET", "/download/%s?format=otio" % tid)
+        tl = json.loads(data)
+        audio = [t for t in tl["tracks"]["children"] if t["kind"] == "Audio"][0]["children"]
+        self.assertEqual(len(audio), len(clips))
+        code, data, _ = s.request("GET", "/download/%s?format=vtt" % tid)
+        self.assertEqual(len(read_cues(data.decode(), True)), len(clips))
+        # The video itself is unchanged; unknown formats are 400.
+        code, data, headers = s.request("GET", "/download/" + tid)
+        self.assertEqual((code, headers.get("Content-Type")), (200, "video/mp4"))
+        code, data, _ = s.request("GET", "/download/%s?format=avid" % tid)
+        self.assertEqual(code, 400, data)
+
+        # A task that asked for no export has none to download.
+        code, r = s.json("POST", "/create_compilation", {"url": case.a, "target_words": ["budget"]})
+        st = s.wait(r["task_id"])
+        self.assertNotIn("exports", st)
+        code, data, _ = s.request("GET", "/download/%s?format=edl" % r["task_id"])
+        self.assertEqual(code, 404, data)
+
+
 if __name__ == "__main__":
     unittest.main()
