@@ -597,7 +597,7 @@ std::string to_otio(const Timeline& t) {
                       {"metadata", json::object()}};
     std::string words;
     for (const auto& w : c.words) words += (words.empty() ? "" : " ") + w;
-    const json clip = {{"OTIO_SCHEMA", "Clip.2"},
+    json clip = {{"OTIO_SCHEMA", "Clip.2"},
                        {"name", display_name(s)},
                        {"source_range", otio_range(f.tc0 + f.src_in, f.src_out - f.src_in, f.src_rate)},
                        {"media_references", {{"DEFAULT_MEDIA", ref}}},
@@ -625,7 +625,7 @@ std::string to_otio(const Timeline& t) {
                        {"enabled", true},
                        {"metadata", json::object()}});
     }
-    audio.push_back(clip);
+    audio.push_back(std::move(clip));
   }
   auto track = [](const char* name, const char* kind, json children) {
     return json{{"OTIO_SCHEMA", "Track.1"}, {"name", name},          {"kind", kind},
