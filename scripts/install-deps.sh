@@ -11,7 +11,7 @@ packages=(
   libspdlog-dev libfmt-dev
   libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us pocketsphinx
   libopenblas-dev libfftw3-dev zlib1g-dev libssl-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libxml2-dev
   flite ffmpeg python3-numpy
   yt-dlp
   chromium nodejs

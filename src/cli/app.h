@@ -25,6 +25,7 @@ void register_gpu(CLI::App& app, std::vector<Command>& out);
 void register_whisper_tools(CLI::App& app, std::vector<Command>& out);  // whisper-probe, model
 void register_bench(CLI::App& app, std::vector<Command>& out);
 void register_bench_search(CLI::App* bench, std::vector<Command>& out);  // bench search
+void register_bench_export(CLI::App* bench, std::vector<Command>& out);  // bench export
 void register_search(CLI::App& app, std::vector<Command>& out);
 void register_library(CLI::App& app, std::vector<Command>& out);  // library list, library forget
 void register_serve(CLI::App& app, std::vector<Command>& out);    // the HTTP service

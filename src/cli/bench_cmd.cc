@@ -74,6 +74,7 @@ void register_bench(CLI::App& app, std::vector<Command>& out) {
   floor->add_option("-o,--output", f->output, "keep the MP4 here (default: a temporary file, removed)");
   out.push_back({floor, [f] { return run_render_floor(*f); }});
   register_bench_search(bench, out);
+  register_bench_export(bench, out);
 }
 
 }  // namespace sf::cli

@@ -13,6 +13,7 @@
 #include "core/files.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "export/timeline.h"
 #include "gpu/sampler.h"
 #include "pipeline/compilation.h"
 
@@ -37,6 +38,8 @@ struct SupercutFlags {
   pipeline::TranscribeOptions opts;
   pipeline::LibraryOptions library;
   bool from_library = false;
+  std::vector<std::string> exports;
+  std::string export_format;
 };
 
 Status parse_size(const std::string& s, int* w, int* h) {
@@ -53,7 +56,14 @@ int run_supercut(SupercutFlags f) {
   if (f.words.empty()) return fail(invalid_argument("no words given: pass -w WORD_OR_PHRASE"));
   if (f.output.empty() && !f.dry_run) return fail(invalid_argument("no output given: pass -o OUT.mp4"));
   if (f.fps != 0 && (f.fps < 1 || f.fps > 240)) return fail(invalid_argument("--fps must be in 1..240"));
+  // Export names and formats are checked before any work.
+  if (!f.export_format.empty() && f.exports.empty()) {
+    return fail(invalid_argument("--export-format needs at least one --export FILE"));
+  }
+  auto export_targets = exports::targets(f.exports, f.export_format);
+  if (!export_targets.ok()) return fail(export_targets.status().with_context("--export"));
   pipeline::CompilationRequest q;
+  q.exports = *export_targets;
   q.inputs = f.inputs;
   q.target_words = f.words;
   q.clip = f.clip;
@@ -95,6 +105,13 @@ int run_supercut(SupercutFlags f) {
   if (!f.dry_run) {
     if (Status s = check_output_path(f.output); !s.ok()) return fail(s);
     if (Status s = check_not_an_input(f.output, (*job)->request().inputs); !s.ok()) return fail(s);
+  }
+  for (const auto& e : (*job)->request().exports) {
+    if (Status s = check_output_path(e.path); !s.ok()) return fail(s.with_context("--export"));
+    if (Status s = check_not_an_input(e.path, (*job)->request().inputs); !s.ok()) {
+      return fail(s.with_context("--export"));
+    }
+    if (e.path == f.report) return fail(invalid_argument("--export " + e.path + " is also the --report file"));
   }
   if (!f.report.empty()) {
     if (Status s = check_output_path(f.report); !s.ok()) return fail(s.with_context("--report"));
@@ -182,6 +199,11 @@ void register_supercut(CLI::App& app, std::vector<Command>& out) {
   cmd->add_option("--max-clips", f->max_clips, "keep at most this many clips");
   cmd->add_option("--match", f->match, "exact | prefix | regex")->capture_default_str();
   cmd->add_option("--report", f->report, "write a JSON report here");
+  cmd->add_option("--export", f->exports,
+                  "also write the cut for editors or players (repeatable), format by extension: " +
+                      exports::formats_help());
+  cmd->add_option("--export-format", f->export_format,
+                  "write every --export in this format whatever its extension (edl, fcp7, fcpxml, otio, mpv, srt, vtt)");
   cmd->add_flag("--dry-run", f->dry_run, "print the matches, render nothing");
   cmd->add_option("--size", f->size, "output WIDTHxHEIGHT (default: first video input)");
   cmd->add_option("--fps", f->fps, "output frame rate (default: first video input)");

@@ -6,6 +6,38 @@
 
 namespace sf::media {
 
+namespace {
+
+// MediaInfo::timecode and its frame (see probe.h for the order of places).
+void read_timecode(const AVFormatContext* fmt, int best_video, MediaInfo* info) {
+  const AVStream* video = best_video >= 0 ? fmt->streams[best_video] : nullptr;
+  auto tag = [](const AVDictionary* d) -> const char* {
+    const AVDictionaryEntry* e = av_dict_get(d, "timecode", nullptr, 0);
+    return e != nullptr && e->value[0] != '\0' ? e->value : nullptr;
+  };
+  const char* tc = nullptr;
+  const AVStream* carrier = nullptr;
+  if (video != nullptr && (tc = tag(video->metadata)) != nullptr) carrier = video;
+  for (unsigned i = 0; tc == nullptr && i < fmt->nb_streams; ++i) {
+    const AVStream* st = fmt->streams[i];
+    if (st->codecpar->codec_type == AVMEDIA_TYPE_DATA && (tc = tag(st->metadata)) != nullptr) carrier = st;
+  }
+  if (tc == nullptr) tc = tag(fmt->metadata);
+  if (tc == nullptr) return;
+  info->timecode = tc;
+  AVRational rate{0, 1};
+  for (const AVStream* st : {carrier, video}) {
+    if (st == nullptr || rate.num > 0) continue;
+    rate = st->avg_frame_rate.num > 0 && st->avg_frame_rate.den > 0 ? st->avg_frame_rate : st->r_frame_rate;
+  }
+  if (rate.num <= 0 || rate.den <= 0) return;
+  info->timecode_fps = av_q2d(rate);
+  AVTimecode parsed;
+  if (av_timecode_init_from_string(&parsed, rate, tc, nullptr) == 0) info->timecode_frame = parsed.start;
+}
+
+}  // namespace
+
 int display_rotation(const AVStream* stream) {
   size_t size = 0;
   const uint8_t* sd = av_stream_get_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, &size);
@@ -87,6 +119,7 @@ Result<MediaInfo> probe(const std::string& path) {
   if (info.duration <= 0) {
     for (const auto& s : info.streams) info.duration = std::max(info.duration, s.duration);
   }
+  read_timecode(fmt.get(), best_video, &info);
   return info;
 }
 

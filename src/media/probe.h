@@ -1,5 +1,5 @@
 // Probing a media file: duration, streams, codecs, size, frame rate,
-// orientation and the container clock's origin.
+// orientation, the container clock's origin and the start timecode.
 //
 // Times: libav timestamps count on the container's clock, which need not
 // start at zero (an MPEG-TS capture often starts at an hour or more). The
@@ -7,6 +7,7 @@
 // a player shows it, i.e. container clock minus `MediaInfo::start_time`.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,20 @@ struct MediaInfo {
   // 0 when the container gives none). File time = stream time - start_time.
   double start_time = 0;
   std::vector<StreamInfo> streams;
+
+  // Source timecode: the label of the frame at file time 0, as a camera or
+  // editor stamped it, from libav's `timecode` tag on the video stream, on
+  // a timecode stream (a QuickTime / MP4 `tmcd` track: a "data" stream) or
+  // on the container (MXF, DV), in that order. "HH:MM:SS:FF", with ';'
+  // before the frames for drop-frame. Empty when the file has none.
+  std::string timecode;
+  // The frame number `timecode` names, counted at `timecode_fps` (the frame
+  // rate of the stream that carries it, else the video's): 90000 for
+  // "01:00:00:00" at 25 fps, 107892 for "01:00:00;00" at 29.97. -1 when
+  // there is no timecode or it cannot be read at that rate (a drop-frame
+  // label at 25 fps, frames past the rate).
+  int64_t timecode_frame = -1;
+  double timecode_fps = 0;
 
   // The best real video / audio stream, or nullptr. An attached picture
   // (cover art in MP3 / M4A) is never the video: such a file is audio-only.

@@ -102,6 +102,11 @@ nlohmann::json CompilationReport::to_json() const {
     json ji = {{"index", in.index}, {"path", in.path}, {"title", in.title}, {"duration", in.duration},
                {"words", in.words}, {"matches", in.matches}};
     if (!in.error.empty()) ji["error"] = in.error;
+    if (in.has_video) ji["fps"] = in.fps;
+    if (!in.timecode.empty()) {
+      ji["timecode"] = in.timecode;
+      ji["timecode_frame"] = in.timecode_frame;
+    }
     j["inputs"].push_back(std::move(ji));
   }
   for (const auto& c : clips) {
@@ -110,8 +115,9 @@ nlohmann::json CompilationReport::to_json() const {
                {"path", c.path},
                {"start", c.start},
                {"end", c.end},
-               {"words", join_words(c.words)}};
-    if (rendered) {
+               {"words", join_words(c.words)},
+               {"text", c.text}};
+    if (rendered || dry_run) {
       jc["output_start"] = c.output_start;
       jc["output_end"] = c.output_end;
     }
@@ -121,6 +127,12 @@ nlohmann::json CompilationReport::to_json() const {
   for (const auto& [name, secs] : stages) st[name] = secs;
   j["stages"] = st;
   if (dry_run) j["dry_run"] = true;
+  if (!exports.empty()) {
+    j["exports"] = json::array();
+    for (const auto& e : exports) {
+      j["exports"].push_back({{"format", std::string(exports::format_name(e.format))}, {"path", e.path}});
+    }
+  }
   if (rendered) {
     j["output"] = {{"path", output}, {"duration", rendered->duration}, {"width", rendered->width},
                    {"height", rendered->height}, {"fps", rendered->fps}, {"frames", rendered->frames}};
@@ -128,6 +140,45 @@ nlohmann::json CompilationReport::to_json() const {
     j["preset"] = rendered->preset;
   }
   return j;
+}
+
+exports::Timeline export_timeline(const CompilationReport& report, const media::RenderOptions& render) {
+  exports::Timeline t;
+  if (!report.output.empty()) t.name = std::filesystem::path(report.output).stem().string();
+  for (const auto& in : report.inputs) {
+    exports::Source s;
+    s.path = in.path;
+    s.name = std::filesystem::path(in.path).filename().string();
+    s.duration = in.duration;
+    s.has_video = in.has_video;
+    s.fps = in.fps;
+    s.width = in.width;
+    s.height = in.height;
+    s.sample_rate = in.sample_rate;
+    s.channels = in.channels;
+    s.timecode = in.timecode;
+    t.sources.push_back(std::move(s));
+  }
+  // The record profile: the render's, else as the render would choose it
+  // (the requested one, else the first clip's input with video).
+  double fps = report.rendered ? report.rendered->fps : render.fps;
+  t.width = report.rendered ? report.rendered->width : render.width;
+  t.height = report.rendered ? report.rendered->height : render.height;
+  for (const auto& c : report.clips) {
+    const InputResult& in = report.inputs[static_cast<size_t>(c.video)];
+    if (!in.has_video) continue;
+    if (fps <= 0) fps = in.fps;
+    if (t.width <= 0 || t.height <= 0) {
+      t.width = in.width;
+      t.height = in.height;
+    }
+    break;
+  }
+  if (fps > 0) t.rate = exports::frame_rate(fps);
+  for (const auto& c : report.clips) {
+    t.clips.push_back({c.video, c.start, c.end, c.output_start, c.output_end, c.text, c.words});
+  }
+  return t;
 }
 
 Result<std::unique_ptr<CompilationJob>> CompilationJob::create(CompilationRequest request) {
@@ -144,6 +195,20 @@ Result<std::unique_ptr<CompilationJob>> CompilationJob::create(CompilationReques
                             " is out of range (16..8192)");
   }
   if (r.fps != 0 && !(r.fps >= 1 && r.fps <= 240)) return invalid_argument("output frame rate must be in 1..240");
+  {
+    std::vector<std::string> paths;
+    for (const auto& e : request.exports) paths.push_back(e.path);
+    // Formats are decided already; forcing one checks the names alone.
+    SF_RETURN_IF_ERROR(exports::targets(paths, "edl").status());
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::path out = request.output.empty() ? fs::path() : fs::absolute(request.output, ec).lexically_normal();
+    for (const auto& e : request.exports) {
+      if (!out.empty() && fs::absolute(e.path, ec).lexically_normal() == out) {
+        return invalid_argument("export file '" + e.path + "' is the output");
+      }
+    }
+  }
   SF_ASSIGN_OR_RETURN(auto matcher, search::Matcher::create(request.target_words, request.match));
   return std::unique_ptr<CompilationJob>(new CompilationJob(std::move(request), std::move(matcher)));
 }
@@ -214,6 +279,7 @@ Result<CompilationReport> CompilationJob::run_stages(const CompilationProgressFn
   const int total_videos = static_cast<int>(inputs.size());
 
   if (!q.output.empty() && !q.dry_run) SF_RETURN_IF_ERROR(check_output_path(q.output));
+  for (const auto& e : q.exports) SF_RETURN_IF_ERROR(check_output_path(e.path).with_context("export"));
 
   // Probe: every input must be readable media with sound.
   auto t0 = Clock::now();
@@ -252,6 +318,18 @@ Result<CompilationReport> CompilationJob::run_stages(const CompilationProgressFn
       ir.title = info->title;
     }
     ir.duration = info->duration;
+    if (const media::StreamInfo* v = info->video(); v != nullptr) {
+      ir.has_video = true;
+      ir.fps = v->fps;
+      ir.width = v->display_width;
+      ir.height = v->display_height;
+    }
+    if (const media::StreamInfo* a = info->audio(); a != nullptr) {
+      ir.sample_rate = a->sample_rate;
+      ir.channels = a->channels;
+    }
+    ir.timecode = info->timecode;
+    ir.timecode_frame = info->timecode_frame;
     report_.inputs.push_back(std::move(ir));
     infos.push_back(std::move(info).value());
     live.push_back(i);
@@ -279,6 +357,7 @@ Result<CompilationReport> CompilationJob::run_stages(const CompilationProgressFn
   std::vector<search::Match> matches;
   std::vector<double> durations(static_cast<size_t>(total_videos), 0.0);
   std::vector<std::vector<double>> segment_starts(static_cast<size_t>(total_videos));
+  std::vector<std::vector<std::string>> segment_texts(static_cast<size_t>(total_videos));
   std::vector<int> per_video(static_cast<size_t>(total_videos), 0);
   size_t matched = 0;  // live inputs matched so far
   double match_seconds = 0;
@@ -379,7 +458,10 @@ Result<CompilationReport> CompilationJob::run_stages(const CompilationProgressFn
     ir.matches = static_cast<int>(m.size());
     ir.duration = std::max(ir.duration, it.duration);
     durations[static_cast<size_t>(i)] = ir.duration;
-    for (const auto& seg : it.transcript.segments) segment_starts[static_cast<size_t>(i)].push_back(seg.start);
+    for (const auto& seg : it.transcript.segments) {
+      segment_starts[static_cast<size_t>(i)].push_back(seg.start);
+      segment_texts[static_cast<size_t>(i)].push_back(seg.text);
+    }
     matches.insert(matches.end(), m.begin(), m.end());
     ++matched;
     const bool own_stage = !transcribing.load();
@@ -401,14 +483,31 @@ Result<CompilationReport> CompilationJob::run_stages(const CompilationProgressFn
       cr.start = clip.start;
       cr.end = clip.end;
       cr.words = clip.words;
-      // The clip's first match is the earliest one of its input inside it.
+      // The clip's first match is the earliest one of its input inside it;
+      // its sentences are those of the matches it shows.
+      const auto& starts_of = segment_starts[static_cast<size_t>(clip.input)];
       double first = clip.end;
+      std::vector<int> sentences;
       for (const auto& mm : matches) {
-        if (mm.input == clip.input && mm.start >= clip.start - search::kTimeEpsilon && mm.start < first) {
-          first = mm.start;
+        if (mm.input != clip.input || mm.start < clip.start - search::kTimeEpsilon) continue;
+        if (mm.start < first) first = mm.start;
+        if (mm.end <= clip.end + search::kTimeEpsilon) {
+          sentences.push_back(segment_at(starts_of, mm.start));
+          sentences.push_back(segment_at(starts_of, mm.end));
         }
       }
-      cr.segment = segment_at(segment_starts[static_cast<size_t>(clip.input)], first);
+      cr.segment = segment_at(starts_of, first);
+      std::sort(sentences.begin(), sentences.end());
+      sentences.erase(std::unique(sentences.begin(), sentences.end()), sentences.end());
+      const auto& texts = segment_texts[static_cast<size_t>(clip.input)];
+      for (int seg : sentences) {
+        if (seg < 0 || static_cast<size_t>(seg) >= texts.size()) continue;
+        std::string sentence = texts[static_cast<size_t>(seg)];
+        const size_t a = sentence.find_first_not_of(" \t\r\n");
+        if (a == std::string::npos) continue;
+        sentence = sentence.substr(a, sentence.find_last_not_of(" \t\r\n") - a + 1);
+        cr.text += (cr.text.empty() ? "" : " ") + sentence;
+      }
       report_.clips.push_back(std::move(cr));
     }
     match_seconds += seconds_since(tm);
@@ -482,7 +581,17 @@ Result<CompilationReport> CompilationJob::run_stages(const CompilationProgressFn
     return Status(Code::kNoMatch, "no match for \"" + join_words(q.target_words) + "\" in " +
                                       std::to_string(live.size()) + " input(s)");
   }
-  if (q.dry_run) return report_;
+  if (q.dry_run) {
+    // Planned output positions: each clip follows the ones before it.
+    double at = 0;
+    for (auto& c : report_.clips) {
+      c.output_start = at;
+      at += c.end - c.start;
+      c.output_end = at;
+    }
+    SF_RETURN_IF_ERROR(write_exports());
+    return report_;
+  }
   if (stopped()) return cancelled("stopped on request; no output written");
 
   // Render what is left, in the plan's order (everything without overlap).
@@ -500,6 +609,7 @@ Result<CompilationReport> CompilationJob::run_stages(const CompilationProgressFn
     report_.clips[i].output_end = rendered->clips[i].output_end;
   }
   report_.rendered = std::move(rendered).value();
+  SF_RETURN_IF_ERROR(write_exports());
   const int nclips = static_cast<int>(report_.clips.size());
   hub.update([&](CompilationProgress& p) {
     p.stage = Stage::kDone;
@@ -507,6 +617,26 @@ Result<CompilationReport> CompilationJob::run_stages(const CompilationProgressFn
     p.eta = 0;
   });
   return report_;
+}
+
+Status CompilationJob::write_exports() {
+  if (request_.exports.empty()) return {};
+  const auto t0 = Clock::now();
+  exports::Timeline t = export_timeline(report_, request_.render);
+  if (report_.output.empty()) {
+    // Named after the first export: "cut.mpv.edl" -> "cut".
+    const exports::Target& first = request_.exports.front();
+    std::string name = std::filesystem::path(first.path).filename().string();
+    const std::string_view ext = exports::extension(first.format);
+    if (name.size() > ext.size() && name.ends_with(ext)) name.resize(name.size() - ext.size());
+    t.name = name;
+  }
+  for (const auto& e : request_.exports) {
+    SF_RETURN_IF_ERROR(write_file_atomic(e.path, exports::render(t, e.format)).with_context("export"));
+    report_.exports.push_back(e);
+  }
+  stage_done(report_, "export", seconds_since(t0));
+  return {};
 }
 
 }  // namespace sf::pipeline

@@ -32,6 +32,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "core/status.h"
+#include "export/timeline.h"
 #include "media/render.h"
 #include "pipeline/library_transcribe.h"
 #include "pipeline/transcriber.h"
@@ -55,6 +56,11 @@ struct CompilationRequest {
   std::optional<std::vector<InputTranscript>> known_transcripts;
   std::string output;    // the MP4 to write; may be empty only with dry_run
   bool dry_run = false;  // plan the clips, render nothing
+  // Editor exports of the cut (export/timeline.h), written once the output
+  // is in place (for a dry run: once the clips are planned), each under a
+  // temporary name and renamed when complete. Their folders are checked
+  // before any work; none may be the output.
+  std::vector<exports::Target> exports;
   // true: each input's clips are rendered as soon as it and every input
   // before it are transcribed, while later inputs are still transcribed.
   // false: the render starts after all transcription (for comparisons).
@@ -102,6 +108,15 @@ struct InputResult {
   size_t words = 0;        // words recognized
   int matches = 0;
   std::string error;       // non-empty: this input was skipped
+  // From the probe, for exports: the video stream (has_video false for
+  // audio-only media), the sound, and the start timecode (empty: none;
+  // timecode_frame is the frame it names at the video's rate, -1 if none).
+  bool has_video = false;
+  double fps = 0;
+  int width = 0, height = 0;  // as shown
+  int sample_rate = 0, channels = 0;
+  std::string timecode;
+  int64_t timecode_frame = -1;
 };
 
 struct ClipResult {
@@ -111,7 +126,12 @@ struct ClipResult {
   std::string path;
   double start = 0, end = 0;  // file time of the input, seconds
   std::vector<std::string> words;
-  double output_start = 0, output_end = 0;  // seconds in the output (after render)
+  // Seconds in the output: where the render put the clip, or for a dry run
+  // where it is planned (the sum of the lengths of the clips before it).
+  double output_start = 0, output_end = 0;
+  // The sentence the clip was cut for: the text of the transcript
+  // segment(s) its matches are in, in order, joined by a space.
+  std::string text;
 };
 
 struct CompilationReport {
@@ -134,16 +154,25 @@ struct CompilationReport {
   std::vector<std::pair<std::string, double>> stages;
   std::vector<std::string> errors;                     // per-input errors that were skipped
   int inputs_from_library = 0;  // inputs whose transcript came from the library (not transcribed)
+  std::vector<exports::Target> exports;  // the export files written, in the request's order
 
   // The JSON report (the CLI's --report and the service's result).
   nlohmann::json to_json() const;
 };
 
+// The cut as an editor timeline (export/timeline.h): one source per input
+// (by index), the clips with their source and output ranges and sentences;
+// the record rate and size are the render's, for a dry run those `render`
+// asks for, else the first video input's. Named after the output file (or
+// the first export's) without its extension.
+exports::Timeline export_timeline(const CompilationReport& report, const media::RenderOptions& render);
+
 class CompilationJob {
  public:
   // Validates the request without touching any input: no words, bad clip
-  // options, an invalid pattern, a missing output, a bad render profile are
-  // kInvalidArgument naming the field.
+  // options, an invalid pattern, a missing output, a bad render profile, an
+  // export that is the output or named twice are kInvalidArgument naming
+  // the field.
   static Result<std::unique_ptr<CompilationJob>> create(CompilationRequest request);
   CompilationJob(const CompilationJob&) = delete;
   CompilationJob& operator=(const CompilationJob&) = delete;
@@ -151,8 +180,9 @@ class CompilationJob {
   // Runs the job. Errors: the first bad input (kNotFound / kBadMedia / ...,
   // naming it) unless continue_on_input_error; kNoMatch when nothing matched
   // (the report is still built: see last_report()); kCancelled after cancel()
-  // or a process stop request; render and output errors. No partial output
-  // is left on any error. No exception escapes.
+  // or a process stop request; render and output errors (an export that
+  // cannot be written: kOutput naming it; the video, already in place,
+  // stays). No partial output is left on any error. No exception escapes.
   Result<CompilationReport> run(const CompilationProgressFn& progress = {});
 
   // The report as far as the job got (inputs, matches, errors); useful after
@@ -183,6 +213,9 @@ class CompilationJob {
   CompilationJob(CompilationRequest request, search::Matcher matcher)
       : request_(std::move(request)), matcher_(std::move(matcher)) {}
   Result<CompilationReport> run_stages(const CompilationProgressFn& progress);
+  // Writes the request's exports of report_ (its clips complete) and
+  // records them and the stage's time in it.
+  Status write_exports();
 
   CompilationRequest request_;
   search::Matcher matcher_;

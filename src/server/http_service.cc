@@ -10,6 +10,7 @@
 
 #include "core/json.h"
 #include "core/log.h"
+#include "export/timeline.h"
 #include "server/openai.h"
 #include "server/task_manager.h"
 #include "workers/pool.h"
@@ -248,13 +249,27 @@ void HttpService::add_core_routes() {
   });
   get(R"(/download/([^/]+))", "/download", [this](const httplib::Request& req, httplib::Response& res) {
     if (!tasks_->status(req.matches[1])) return error(res, 404, "unknown task id");
-    auto file = tasks_->output_file(req.matches[1]);
+    // ?format=edl (fcpxml, ...): one of the task's editor exports.
+    std::optional<std::string> file;
+    std::string name = std::string(req.matches[1]) + ".mp4";
+    std::string type = "video/mp4";
+    if (req.has_param("format") && req.get_param_value("format") != "mp4") {
+      auto f = exports::parse_format(req.get_param_value("format"));
+      if (!f.ok()) return error(res, 400, f.status().message());
+      file = tasks_->export_file(req.matches[1], *f);
+      if (!file) return error(res, 404, "no " + std::string(exports::format_name(*f)) +
+                                            " export of this task (ask for it in \"exports\"; see /status)");
+      name = std::string(req.matches[1]) + std::string(exports::extension(*f));
+      type = std::string(exports::content_type(*f));
+    } else {
+      file = tasks_->output_file(req.matches[1]);
+    }
     if (!file) return error(res, 404, "the compilation is not ready (see /status)");
     auto in = std::make_shared<std::ifstream>(*file, std::ios::binary);
     in->seekg(0, std::ios::end);
     const auto size = static_cast<size_t>(in->tellg());
-    res.set_header("Content-Disposition", "attachment; filename=\"" + std::string(req.matches[1]) + ".mp4\"");
-    res.set_content_provider(size, "video/mp4", [in](size_t offset, size_t length, httplib::DataSink& sink) {
+    res.set_header("Content-Disposition", "attachment; filename=\"" + name + "\"");
+    res.set_content_provider(size, type, [in](size_t offset, size_t length, httplib::DataSink& sink) {
       std::vector<char> buf(std::min<size_t>(length, 1 << 16));
       in->seekg(static_cast<std::streamoff>(offset));
       in->read(buf.data(), static_cast<std::streamsize>(buf.size()));

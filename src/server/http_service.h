@@ -10,7 +10,9 @@
 //   GET  /status/<task_id>/history status changes, oldest first
 //   GET  /tasks                    newest first
 //   POST /cancel/<task_id>         {"early_termination": true} compiles what was found; else cancels
-//   GET  /download/<task_id>       the MP4 (range requests), 404 until complete
+//   GET  /download/<task_id>       the MP4 (range requests), 404 until complete;
+//        ?format=edl|fcp7|fcpxml|otio|mpv|srt|vtt: an export the request
+//        asked for ("exports"), 400 unknown format, 404 not asked for
 //   GET  /events/<task_id>         server-sent events: the status at each change
 //   GET  /metrics                  Prometheus text format
 // Extra routes (the OpenAI-compatible API, the web page) are added by

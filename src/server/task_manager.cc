@@ -10,6 +10,7 @@
 
 #include "core/cancel.h"
 #include "core/log.h"
+#include "export/timeline.h"
 #include "gpu/inventory.h"
 #include "media/remote.h"
 #include "pipeline/compilation.h"
@@ -158,7 +159,7 @@ Result<nlohmann::json> TaskManager::submit(const nlohmann::json& body) {
   if (!body.is_object()) return bad("the body must be a JSON object");
   static const std::vector<std::string> known = {
       "url", "urls", "target_words", "padding_before", "padding_after", "merge_gap", "max_length", "max_clips",
-      "match", "engine", "model", "language", "size", "fps"};
+      "match", "engine", "model", "language", "size", "fps", "exports"};
   for (const auto& [k, v] : body.items()) {
     if (std::find(known.begin(), known.end(), k) == known.end()) return bad("unknown field \"" + k + "\"");
   }
@@ -245,6 +246,23 @@ Result<nlohmann::json> TaskManager::submit(const nlohmann::json& body) {
     }
   }
   req["size"] = size ? nlohmann::json(*size) : nlohmann::json();
+  // Editor exports, by format name ("edl", "fcpxml", ...); each once.
+  if (auto ex = body.find("exports"); ex != body.end() && !ex->is_null()) {
+    const nlohmann::json list = ex->is_string() ? nlohmann::json::array({*ex}) : *ex;
+    if (!list.is_array()) return bad("\"exports\" must be a list of format names (" + exports::formats_help() + ")");
+    nlohmann::json names = nlohmann::json::array();
+    for (const auto& e : list) {
+      if (!e.is_string()) return bad("every \"exports\" entry must be a format name");
+      auto f = exports::parse_format(e.get<std::string>());
+      if (!f.ok()) return bad("\"exports\": " + f.status().message());
+      const std::string name(exports::format_name(*f));
+      if (std::find(names.begin(), names.end(), name) != names.end()) {
+        return bad("\"exports\" names " + name + " twice");
+      }
+      names.push_back(name);
+    }
+    req["exports"] = names;
+  }
   // The job validates the rest (e.g. a regex) the same way the CLI does.
   {
     pipeline::CompilationRequest probe;
@@ -362,6 +380,12 @@ void TaskManager::run_task(const std::shared_ptr<Task>& t) {
   req.continue_on_input_error = true;
   const std::string output = (fs::path(options_.data_dir) / "outputs" / (t->id + ".mp4")).string();
   req.output = output;
+  if (q.contains("exports") && q["exports"].is_array()) {
+    for (const auto& name : q["exports"]) {
+      auto f = exports::parse_format(name.get<std::string>());
+      if (f.ok()) req.exports.push_back({export_path(t->id, *f), *f});
+    }
+  }
 
   auto job = p::CompilationJob::create(std::move(req));
   const double started = now();
@@ -484,6 +508,15 @@ void TaskManager::run_task(const std::shared_ptr<Task>& t) {
     s["early_termination"] = result->early_termination || t->compile_found;
     s["compilation_path"] = "/download/" + t->id;
     s["video_file"] = t->id + ".mp4";
+    if (!result->exports.empty()) {
+      // Each export's download route, by format name.
+      nlohmann::json ex = nlohmann::json::object();
+      for (const auto& e : result->exports) {
+        const std::string name(exports::format_name(e.format));
+        ex[name] = "/download/" + t->id + "?format=" + name;
+      }
+      s["exports"] = ex;
+    }
     finish("completed");
   } else if (result.status().code() == Code::kNoMatch) {
     errors.push_back("No target words found in any video");
@@ -635,6 +668,24 @@ std::optional<std::string> TaskManager::output_file(const std::string& id) {
   return f.string();
 }
 
+std::string TaskManager::export_path(const std::string& id, exports::Format format) const {
+  return (fs::path(options_.data_dir) / "outputs" / (id + std::string(exports::extension(format)))).string();
+}
+
+std::optional<std::string> TaskManager::export_file(const std::string& id, exports::Format format) {
+  std::lock_guard lock(mu_);
+  auto t = find(id);
+  if (t == nullptr || t->status.value("status", std::string()) != "completed") return std::nullopt;
+  const auto ex = t->status.find("exports");
+  if (ex == t->status.end() || !ex->is_object() || !ex->contains(std::string(exports::format_name(format)))) {
+    return std::nullopt;
+  }
+  const std::string f = export_path(t->id, format);
+  std::error_code ec;
+  if (!fs::is_regular_file(f, ec)) return std::nullopt;
+  return f;
+}
+
 std::uint64_t TaskManager::version(const std::string& id) {
   std::lock_guard lock(mu_);
   auto t = find(id);
@@ -671,6 +722,7 @@ void TaskManager::expire() {
   for (const auto& id : *old) {
     std::error_code ec;
     fs::remove(fs::path(options_.data_dir) / "outputs" / (id + ".mp4"), ec);
+    for (exports::Format f : exports::all_formats()) fs::remove(export_path(id, f), ec);
     (void)store_->remove(id);
     std::lock_guard lock(mu_);
     tasks_.erase(id);

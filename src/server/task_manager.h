@@ -28,6 +28,7 @@
 
 #include "asr/engine.h"
 #include "core/status.h"
+#include "export/timeline.h"
 #include "server/task_store.h"
 
 namespace sf::workers {
@@ -79,6 +80,10 @@ class TaskManager {
   Result<nlohmann::json> cancel(const std::string& id, bool compile_found);
   // The finished output of a completed task; nullopt otherwise.
   std::optional<std::string> output_file(const std::string& id);
+  // The finished export of a completed task in `format` (the request's
+  // "exports" asked for it; the status lists it under "exports"); nullopt
+  // otherwise.
+  std::optional<std::string> export_file(const std::string& id, exports::Format format);
   // Blocks until the task's status changes after `version` or `timeout`
   // seconds pass; returns the current version (0: unknown task).
   std::uint64_t wait_for_change(const std::string& id, std::uint64_t version, double timeout);
@@ -111,6 +116,8 @@ class TaskManager {
   void save(Task& task, bool force);
   void expire();
   std::shared_ptr<Task> find(const std::string& id);
+  // Where a task's export in `format` is written: outputs/<id><extension>.
+  std::string export_path(const std::string& id, exports::Format format) const;
 
   ServiceOptions options_;
   std::unique_ptr<TaskStore> store_;

@@ -70,3 +70,10 @@ foreach(cls Loudness LoudTarget Resume Errors Watch Service)
     WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR})
   set_tests_properties(e2e.Import${cls} PROPERTIES ENVIRONMENT "${SF_E2E_ENV}" LABELS e2e TIMEOUT 600)
 endforeach()
+foreach(cls ExportsOfASupercut ExportErrors SourceTimecode ServiceExports)
+  add_test(NAME e2e.Export.${cls}
+    COMMAND /usr/bin/python3 -m unittest -v export_test.${cls}
+    WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR})
+  set_tests_properties(e2e.Export.${cls} PROPERTIES ENVIRONMENT "${SF_E2E_ENV}" FIXTURES_REQUIRED e2e_media
+    LABELS e2e TIMEOUT 600)
+endforeach()
