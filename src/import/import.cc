@@ -297,6 +297,7 @@ void do_proxy(Run& run, const Source& s, FileResult* out) {
   ro.gop_size = gop;
   ro.fade = 0;
   ro.cancel = run.req_.cancel;
+  ro.timecode = s.info.timecode;  // so an editor can relink the proxy to its source
   auto r = media::render({{s.path, 0.0, s.info.duration}}, dst.string(), ro);
   out->proxy.seconds = since(t0);
   if (!r.ok()) {

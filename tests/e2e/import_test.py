@@ -288,6 +288,28 @@ class Errors(Base):
         self.assertIn("silent", s.get("note", ""))
 
 
+class Timecode(Base):
+    def test_proxy_and_normalized_copy_keep_the_source_timecode(self):
+        src = os.path.join(self.src, "cam.mov")
+        subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25", "-f", "lavfi",
+                        "-i", "sine=frequency=440:sample_rate=48000", "-t", "3", "-c:v", "libx264", "-pix_fmt",
+                        "yuv420p", "-c:a", "aac", "-timecode", "10:00:00:00", src], check=True)
+        project = os.path.join(self.tmp, "tc")
+        self.studioflow("import", src, "--to", project, "--no-transcript")
+
+        def timecode(path):
+            out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream_tags=timecode:format_tags=timecode",
+                                  "-of", "json", path], capture_output=True, text=True, check=True).stdout
+            j = json.loads(out)
+            tags = [s.get("tags", {}).get("timecode") for s in j.get("streams", [])]
+            tags.append(j.get("format", {}).get("tags", {}).get("timecode"))
+            return {t for t in tags if t}
+
+        self.assertEqual(timecode(src), {"10:00:00:00"})
+        self.assertEqual(timecode(os.path.join(project, "proxies", "cam.proxy.mp4")), {"10:00:00:00"})
+        self.assertEqual(timecode(os.path.join(project, "normalized", "cam.mov")), {"10:00:00:00"})
+
+
 class Watch(Base):
     def test_new_file_is_imported_once_complete(self):
         project = os.path.join(self.tmp, "w")
