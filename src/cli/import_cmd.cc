@@ -168,6 +168,8 @@ void register_import(CLI::App& app, std::vector<Command>& out) {
   cmd->add_option("--true-peak", f->req.loudness.true_peak, "true-peak ceiling, dBTP")->capture_default_str();
   cmd->add_option("--proxy-size", f->req.proxy_size, "half | quarter | WIDTHxHEIGHT | HEIGHTp")
       ->capture_default_str();
+  cmd->add_option("--proxy-codec", f->req.proxy_codec, "h264 | prores (ProRes 422 Proxy) | dnxhr (DNxHR LB), MOV")
+      ->capture_default_str();
   cmd->add_option("--encoder", f->req.encoder, "force the proxies' video encoder, e.g. libx264");
   cmd->add_flag("--cpu", f->req.cpu_only, "encode proxies with libx264");
   cmd->add_option("--normalize-jobs", f->req.normalize_jobs, "files normalized at once")->capture_default_str();

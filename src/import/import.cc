@@ -23,6 +23,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "import/manifest.h"
+#include "media/encoder_ladder.h"
 #include "media/probe.h"
 #include "media/render.h"
 #include "store/fingerprint.h"
@@ -229,7 +230,7 @@ std::string normalize_options(const ImportRequest& r) {
 }
 
 std::string proxy_options(const ImportRequest& r, int w, int h, int gop) {
-  return "h264;" + std::to_string(w) + "x" + std::to_string(h) + ";gop=" + std::to_string(gop) +
+  return r.proxy_codec + ";" + std::to_string(w) + "x" + std::to_string(h) + ";gop=" + std::to_string(gop) +
          ";encoder=" + (r.cpu_only ? "libx264" : r.encoder) + ";v=1";
 }
 
@@ -284,7 +285,8 @@ void do_proxy(Run& run, const Source& s, FileResult* out) {
   auto dims = proxy_dimensions(run.req_.proxy_size, v->display_width, v->display_height);
   const double fps = v->fps > 0 ? v->fps : 25;
   const int gop = std::max(1, static_cast<int>(std::lround(fps / 2)));
-  const std::string rel = (fs::path("proxies") / (s.name + ".proxy.mp4")).string();
+  const bool edit = run.req_.proxy_codec != "h264";
+  const std::string rel = (fs::path("proxies") / (s.name + (edit ? ".proxy.mov" : ".proxy.mp4"))).string();
   const fs::path dst = run.project_ / rel;
   std::error_code ec;
   fs::create_directories(dst.parent_path(), ec);
@@ -298,6 +300,7 @@ void do_proxy(Run& run, const Source& s, FileResult* out) {
   ro.fade = 0;
   ro.cancel = run.req_.cancel;
   ro.timecode = s.info.timecode;  // so an editor can relink the proxy to its source
+  if (edit) ro.edit_codec = run.req_.proxy_codec;
   auto r = media::render({{s.path, 0.0, s.info.duration}}, dst.string(), ro);
   out->proxy.seconds = since(t0);
   if (!r.ok()) {
@@ -415,6 +418,14 @@ Result<ImportReport> run_import(const ImportRequest& r, const ImportProgressFn& 
   }
   if (r.normalize_jobs < 1 || r.proxy_jobs < 1) return invalid_argument("job counts must be at least 1");
   if (auto d = proxy_dimensions(r.proxy_size, 1920, 1080); !d.ok()) return d.status();
+  if (r.proxy_codec != "h264") {
+    if (auto e = media::edit_encoder(r.proxy_codec); !e.ok()) {
+      if (e.status().code() == Code::kInvalidArgument) {
+        return invalid_argument("--proxy-codec '" + r.proxy_codec + "': use h264, prores or dnxhr");
+      }
+      return e.status().with_context("--proxy-codec");
+    }
+  }
   std::error_code ec;
   fs::path project = fs::absolute(r.project, ec).lexically_normal();
   std::vector<Candidate> candidates;

@@ -7,6 +7,7 @@
 //                                         audio corrected (media/loudness.h)
 //   <project>/proxies/<name>.proxy.mp4    H.264 + AAC, smaller, short GOP,
 //                                         same duration and timecode
+//                                         (.proxy.mov for ProRes / DNxHR)
 //   <project>/proxies/<name>.srt, .json   the transcript
 //   <project>/studioflow-import.json      the manifest (import/manifest.h)
 //   <project>/import-report.json          the last run's report
@@ -55,6 +56,9 @@ struct ImportRequest {
   // "half" (default), "quarter", "WIDTHxHEIGHT" or "HEIGHTp" (width from
   // the displayed aspect); always even, never larger than the source.
   std::string proxy_size = "half";
+  // "h264" (MP4 on the encoder ladder), "prores" (ProRes 422 Proxy) or
+  // "dnxhr" (DNxHR LB), both in MOV: <name>.proxy.mov.
+  std::string proxy_codec = "h264";
   std::string encoder;  // force a video encoder for proxies; empty: the ladder
   bool cpu_only = false;
   int normalize_jobs = 4, proxy_jobs = 4;

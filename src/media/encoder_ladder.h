@@ -58,6 +58,12 @@ const std::vector<EncoderProbe>& probe_encoders();
 // kUnavailable if nothing usable is left (not even libx264).
 Result<EncoderChoice> choose_encoder(std::string_view forced, bool cpu_only);
 
+// The encoder for an editing codec of proxies (MOV only, software):
+// "prores" -> prores_ks with the ProRes 422 Proxy profile, "dnxhr" ->
+// dnxhd with the DNxHR LB profile. kInvalidArgument for another name,
+// kUnavailable when libavcodec lacks the encoder.
+Result<EncoderChoice> edit_encoder(std::string_view codec);
+
 // Runs the usability check on `choice` now, bypassing the cache: opens a
 // session at 256x144, encodes one frame, flushes, expects a packet.
 Status check_encoder(const EncoderChoice& choice);

@@ -32,9 +32,20 @@ const std::vector<Rung>& rungs() {
   return kRungs;
 }
 
+// Editing codecs for proxies (not on the ladder: software only, MOV).
+const std::vector<Rung>& edit_codecs() {
+  static const std::vector<Rung> kEdit = {
+      {{"prores_ks", "proxy", "cpu"}, {{"profile", "proxy"}}},
+      {{"dnxhd", "dnxhr_lb", "cpu"}, {{"profile", "dnxhr_lb"}}},
+  };
+  return kEdit;
+}
+
 const Rung* find_rung(std::string_view name) {
-  for (const Rung& r : rungs()) {
-    if (r.choice.name == name) return &r;
+  for (const auto* list : {&rungs(), &edit_codecs()}) {
+    for (const Rung& r : *list) {
+      if (r.choice.name == name) return &r;
+    }
   }
   return nullptr;
 }
@@ -222,6 +233,18 @@ Status check_encoder(const EncoderChoice& choice) {
 }
 
 // ---------------------------------------------------------------------------
+Result<EncoderChoice> edit_encoder(std::string_view codec) {
+  const std::string_view name = codec == "prores" ? "prores_ks" : codec == "dnxhr" ? "dnxhd" : "";
+  for (const Rung& r : edit_codecs()) {
+    if (r.choice.name != name) continue;
+    if (avcodec_find_encoder_by_name(r.choice.name.c_str()) == nullptr) {
+      return unavailable("encoder " + r.choice.name + " is not built into this libavcodec");
+    }
+    return r.choice;
+  }
+  return invalid_argument("unknown editing codec '" + std::string(codec) + "' (prores or dnxhr)");
+}
+
 // EncoderSession
 
 EncoderSession::~EncoderSession() = default;

@@ -9,12 +9,16 @@ Mp4Writer::~Mp4Writer() = default;
 Result<std::unique_ptr<Mp4Writer>> Mp4Writer::open(const std::string& path, const Mp4WriterOptions& o) {
   std::unique_ptr<Mp4Writer> w(new Mp4Writer());
   AVFormatContext* raw = nullptr;
-  int err = avformat_alloc_output_context2(&raw, nullptr, "mp4", path.c_str());
+  int err = avformat_alloc_output_context2(&raw, nullptr, o.edit_codec.empty() ? "mp4" : "mov", path.c_str());
   if (err < 0) return av_status(err, path + ": creating the output");
   w->out_.reset(raw);
   const bool global_header = (w->out_->oformat->flags & AVFMT_GLOBALHEADER) != 0;
 
-  SF_ASSIGN_OR_RETURN(w->choice_, choose_encoder(o.encoder, o.cpu_only));
+  if (o.edit_codec.empty()) {
+    SF_ASSIGN_OR_RETURN(w->choice_, choose_encoder(o.encoder, o.cpu_only));
+  } else {
+    SF_ASSIGN_OR_RETURN(w->choice_, edit_encoder(o.edit_codec));
+  }
   EncoderSettings settings;
   settings.width = o.width;
   settings.height = o.height;

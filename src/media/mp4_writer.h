@@ -22,6 +22,9 @@ struct Mp4WriterOptions {
   int audio_bitrate = 160000;
   int gop_size = 0;      // frames between keyframes; 0: the encoder's default
   std::string timecode;  // start timecode ("01:00:00:00"): written as a tmcd track; empty: none
+  // "prores" | "dnxhr": that editing codec instead of H.264 (see
+  // edit_encoder()), in a QuickTime MOV instead of an MP4.
+  std::string edit_codec;
 };
 
 class Mp4Writer {

@@ -853,6 +853,7 @@ class Encoder {
     wo.audio_bitrate = opt_.audio_bitrate;
     wo.gop_size = opt_.gop_size;
     wo.timecode = opt_.timecode;
+    wo.edit_codec = opt_.edit_codec;
     SF_ASSIGN_OR_RETURN(writer_, Mp4Writer::open(tmp, wo));
     fifo_.reset(av_audio_fifo_alloc(AV_SAMPLE_FMT_FLTP, 2, writer_->audio_frame_size() * 4));
     if (!fifo_) return internal_error("out of memory for the audio queue");

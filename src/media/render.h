@@ -61,6 +61,7 @@ struct RenderOptions {
   double fade = 0.015;        // seconds of fade in/out at each clip edge
   int gop_size = 0;           // frames between keyframes; 0: the encoder's default (edit proxies: short)
   std::string timecode;       // start timecode of the output ("01:00:00:00", a tmcd track); empty: none
+  std::string edit_codec;     // "prores" | "dnxhr": a MOV in that editing codec instead of an H.264 MP4
   // A job's stop flag, polled with the process-wide one (may be null; must
   // outlive the call).
   const std::atomic<bool>* cancel = nullptr;

@@ -51,7 +51,7 @@ Result<nlohmann::json> TaskManager::submit_import(const nlohmann::json& body) {
   if (stopping_) return Status(Code::kUnavailable, "the server is shutting down");
   if (!body.is_object()) return invalid_argument("the body must be a JSON object");
   static const std::vector<std::string> known = {"sources", "project", "normalize", "proxy", "transcript",
-                                                 "loudness", "true_peak", "proxy_size"};
+                                                 "loudness", "true_peak", "proxy_size", "proxy_codec"};
   for (const auto& [k, v] : body.items()) {
     if (std::find(known.begin(), known.end(), k) == known.end()) {
       return invalid_argument("unknown field \"" + k + "\"");
@@ -99,6 +99,11 @@ Result<nlohmann::json> TaskManager::submit_import(const nlohmann::json& body) {
   }
   if (auto d = import::proxy_dimensions(size, 1920, 1080); !d.ok()) return invalid_argument(d.status().message());
   req["proxy_size"] = size;
+  const nlohmann::json codec = body.value("proxy_codec", nlohmann::json("h264"));
+  if (!codec.is_string() || (codec != "h264" && codec != "prores" && codec != "dnxhr")) {
+    return invalid_argument("\"proxy_codec\" must be h264, prores or dnxhr");
+  }
+  req["proxy_codec"] = codec;
 
   auto t = std::make_shared<Task>();
   t->id = random_id();
@@ -151,6 +156,7 @@ void TaskManager::run_import_task(const std::shared_ptr<Task>& t) {
   r.loudness.target = q.value("loudness", -23.0);
   r.loudness.true_peak = q.value("true_peak", -1.0);
   r.proxy_size = q.value("proxy_size", std::string("half"));
+  r.proxy_codec = q.value("proxy_codec", std::string("h264"));
   r.transcribe.engine = options_.engine;
   r.transcribe.pool = options_.pool;
   r.library.path = options_.library_path;

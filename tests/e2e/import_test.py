@@ -310,6 +310,25 @@ class Timecode(Base):
         self.assertEqual(timecode(os.path.join(project, "normalized", "cam.mov")), {"10:00:00:00"})
 
 
+class ProxyCodecs(Base):
+    def test_prores_and_dnxhr_proxies_in_mov(self):
+        src = make_talk(os.path.join(self.src, "clip.mp4"), -30, 25, sentences=SENTENCES[:1])
+        for codec, name, profile, pix in [("prores", "prores", "Proxy", "yuv422p10le"),
+                                          ("dnxhr", "dnxhd", "DNXHR LB", "yuv422p")]:
+            project = os.path.join(self.tmp, codec)
+            self.studioflow("import", src, "--to", project, "--no-normalize", "--no-transcript",
+                            "--proxy-codec", codec)
+            proxy = os.path.join(project, "proxies", "clip.proxy.mov")
+            v = [s for s in e2e_lib.ffprobe(proxy)["streams"] if s["codec_type"] == "video"][0]
+            self.assertEqual((v["codec_name"], v["profile"], v["pix_fmt"]), (name, profile, pix))
+            self.assertEqual((v["width"], v["height"]), (320, 180))
+            self.assertEqual(video_frames(proxy)["nb_read_packets"], video_frames(src)["nb_read_packets"])
+        p = self.studioflow("import", src, "--to", os.path.join(self.tmp, "x"), "--proxy-codec", "h265",
+                            check=False)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--proxy-codec", p.stderr)
+
+
 class Watch(Base):
     def test_new_file_is_imported_once_complete(self):
         project = os.path.join(self.tmp, "w")

@@ -64,7 +64,7 @@ foreach(cls Contract BadRequests Concurrency CancelAndRestart)
   set_tests_properties(e2e.Serve.${cls} PROPERTIES ENVIRONMENT "${SF_E2E_ENV}" FIXTURES_REQUIRED e2e_media
     LABELS e2e TIMEOUT 600)
 endforeach()
-foreach(cls Loudness LoudTarget Resume Errors Timecode Watch Service)
+foreach(cls Loudness LoudTarget Resume Errors Timecode ProxyCodecs Watch Service)
   add_test(NAME e2e.Import${cls}
     COMMAND /usr/bin/python3 -m unittest -v import_test.${cls}
     WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR})
