@@ -600,11 +600,18 @@ Result<std::unique_ptr<WorkerPool>> WorkerPool::start(const PoolOptions& options
 
 WorkerPool::~WorkerPool() {
   Impl& m = *impl_;
-  std::vector<std::shared_ptr<Proc>> procs;
   {
     std::lock_guard lock(m.mu);
     m.stopping = true;
     m.fail_all_pending("the worker pool is shutting down");
+    m.sup_cv.notify_all();
+  }
+  // The supervisor first: it may be starting a replacement process right
+  // now, which must be in the list below to be stopped and joined.
+  if (m.supervisor.joinable()) m.supervisor.join();
+  std::vector<std::shared_ptr<Proc>> procs;
+  {
+    std::lock_guard lock(m.mu);
     for (auto& s : m.slots) {
       if (s.proc == nullptr) continue;
       Proc* p = s.proc.get();
@@ -614,9 +621,7 @@ WorkerPool::~WorkerPool() {
       p->out_cv.notify_all();
       procs.push_back(s.proc);
     }
-    m.sup_cv.notify_all();
   }
-  if (m.supervisor.joinable()) m.supervisor.join();
   // Give them a moment to finish, then make sure.
   const auto deadline = Clock::now() + std::chrono::seconds(2);
   for (auto& p : procs) {
