@@ -448,7 +448,7 @@ Result<ImportReport> run_import(const ImportRequest& r, const ImportProgressFn& 
     Source s;
     s.path = c.path;
     s.name = c.name;
-    s.ext = fs::path(c.path).extension().string();
+    s.ext = media::normalized_extension(c.path);
     s.mtime_ns = mtime_ns(st);
     auto info = media::probe(c.path);
     if (!info.ok()) {

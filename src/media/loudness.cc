@@ -810,6 +810,16 @@ Status write_normalized(const std::string& source, const std::string& output, co
   return {};
 }
 
+std::string normalized_extension(const std::string& source) {
+  const size_t slash = source.find_last_of('/');
+  const size_t dot = source.find_last_of('.');
+  if (dot == std::string::npos || (slash != std::string::npos && dot < slash) || dot + 1 == source.size()) {
+    return ".mkv";
+  }
+  const std::string ext = source.substr(dot);
+  return av_guess_format(nullptr, ("x" + ext).c_str(), nullptr) != nullptr ? ext : ".mkv";
+}
+
 Result<NormalizeResult> normalize_loudness(const std::string& source, const std::string& output,
                                            const NormalizeOptions& options) {
   NormalizeResult result;

@@ -110,6 +110,11 @@ struct NormalizeResult {
 Result<NormalizeResult> normalize_loudness(const std::string& source, const std::string& output,
                                            const NormalizeOptions& options);
 
+// The extension (with the dot) for the normalized copy of `source`: the
+// source's own when libav has a muxer for it, else ".mkv" (Matroska holds
+// any codec), e.g. for a file without an extension.
+std::string normalized_extension(const std::string& source);
+
 // The gain and limiting normalize_loudness() decides for a stream measured
 // as `before`, with `margin` dB of headroom under the ceiling for the
 // codec: {gain in dB, limiter needed}. Pure; exposed for tests.

@@ -132,3 +132,19 @@ TEST(GainPlan, LinearWhenItFitsLimitedWhenNot) {
 
 }  // namespace
 }  // namespace sf::media
+
+namespace sf::media {
+namespace {
+
+TEST(NormalizedExtension, TheSourcesWhereLibavCanWriteItElseMatroska) {
+  EXPECT_EQ(normalized_extension("/a/talk.mp4"), ".mp4");
+  EXPECT_EQ(normalized_extension("/a/take.MOV"), ".MOV");
+  EXPECT_EQ(normalized_extension("/a/radio.wav"), ".wav");
+  EXPECT_EQ(normalized_extension("/a/take1"), ".mkv");
+  EXPECT_EQ(normalized_extension("/a.dir/take1"), ".mkv");
+  EXPECT_EQ(normalized_extension("/a/clip.xyz"), ".mkv");
+  EXPECT_EQ(normalized_extension("/a/clip."), ".mkv");
+}
+
+}  // namespace
+}  // namespace sf::media
