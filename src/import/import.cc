@@ -236,7 +236,9 @@ std::string proxy_options(const ImportRequest& r, int w, int h, int gop) {
 
 std::string transcript_options(const ImportRequest& r, const std::string& fingerprint) {
   const store::TranscriptKey k = pipeline::transcript_key(fingerprint, r.transcribe);
-  return k.engine + ";" + k.model + ";" + k.options;
+  // The library is part of it: importing into another library stores the
+  // transcript there too.
+  return k.engine + ";" + k.model + ";" + k.options + ";library=" + (r.library.enabled ? r.library.path : "none");
 }
 
 void do_normalize(Run& run, const Source& s, FileResult* out) {
