@@ -66,6 +66,10 @@ Status discover(const ImportRequest& r, const fs::path& project, std::vector<Can
     fs::path p = fs::absolute(arg, ec).lexically_normal();
     auto st = fs::status(p, ec);
     if (ec || !fs::exists(st)) return not_found(arg + ": no such file or folder");
+    if (p == project || inside(p, project)) {
+      return invalid_argument(arg + ": is inside the project folder " + project.string() +
+                              " (what an import writes is never imported again)");
+    }
     if (fs::is_regular_file(st)) {
       if (seen.insert(p.string()).second) out->push_back({p.string(), p.filename().string()});
       continue;

@@ -271,6 +271,13 @@ class Errors(Base):
         p = self.studioflow("import", self.src, "--to", project, "--loudness", "3", check=False)
         self.assertEqual(p.returncode, 2)
         self.assertIn("--loudness", p.stderr)
+        inner = os.path.join(self.tmp, "proj-in")
+        os.makedirs(os.path.join(inner, "normalized"))
+        shutil.copy(make_talk(os.path.join(self.tmp, "t.mp4"), -30, 25, sentences=SENTENCES[:1]),
+                    os.path.join(inner, "normalized", "t.mp4"))
+        p = self.studioflow("import", os.path.join(inner, "normalized", "t.mp4"), "--to", inner, check=False)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("inside the project folder", p.stderr)
         p = self.studioflow("import", self.src, "--to", project, "--proxy-size", "huge", check=False)
         self.assertEqual(p.returncode, 2)
         self.assertIn("--proxy-size", p.stderr)
