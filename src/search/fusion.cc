@@ -9,14 +9,18 @@
 namespace sf::search {
 namespace {
 
-// Weights of the logistic fusion, fitted on bench/recall/run.py's
-// candidates (see bench/RESULTS.md for the data and the fit).
+// Weights of the logistic fusion, set by hand from bench/recall/run.py's
+// labelled candidates (voices rms and slt, clean and pink noise at 10 dB;
+// bench/RESULTS.md): the strongest wrong spotter-only candidates score
+// about -27 per phone, right ones of names and longer words -22 to -26.
+// The per-phone score is already length-normalized, so the length factor
+// is capped near 1: it only discounts short words.
 struct Weights {
   double bias = -2.5;
   double one_best = 4.0;        // a one-best match
   double word_probability = 1.0;  // times the one-best words' lowest probability
   double spot_floor = 40.0;     // spotter scores at or below -spot_floor count nothing
-  double spot = 0.1;            // per unit of score above -spot_floor
+  double spot = 0.13;           // per unit of score above -spot_floor
   double spot_phones = 6.0;     // the spotter counts fully at this many phones
   double posterior = 4.0;       // times the lattice posterior
 };
@@ -48,7 +52,7 @@ float confidence(const Evidence& e) {
   double z = kW.bias;
   if (e.one_best) z += kW.one_best + kW.word_probability * std::clamp<double>(e.word_probability, 0, 1);
   if (e.spotted) {
-    const double length = std::clamp(e.phones > 0 ? e.phones / kW.spot_phones : 1.0, 0.25, 2.0);
+    const double length = std::clamp(e.phones > 0 ? e.phones / kW.spot_phones : 1.0, 0.25, 1.25);
     z += length * kW.spot * std::max(0.0, kW.spot_floor + std::min(0.0, static_cast<double>(e.spot_score)));
   }
   z += kW.posterior * std::clamp<double>(e.posterior, 0, 1);
