@@ -12,7 +12,7 @@ packages=(
   libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us pocketsphinx
   libopenblas-dev libfftw3-dev zlib1g-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev libxml2-dev
-  flite ffmpeg python3-numpy
+  flite flite1-dev ffmpeg python3-numpy
   yt-dlp
   chromium nodejs
 )

@@ -26,6 +26,13 @@ struct EngineOptions {
   int batch_size = 1;             // whisper: chunks per batch
   std::string initial_prompt;     // whisper
   bool word_timestamps = true;
+  // Targeted search: words or phrases to look for specifically, besides
+  // the one-best transcript (supercuts know what they look for). Each is
+  // normalized tokens joined by one space ("europe", "well known"). The
+  // engine reports where it hears them in Transcript::hits; engines that
+  // cannot search ignore them. Not part of the transcript's library key:
+  // the one-best words do not depend on them.
+  std::vector<std::string> target_words;
 };
 
 class Engine {
@@ -42,6 +49,18 @@ class Engine {
   // `time_offset` + the position in `audio`, in seconds. Fillers, silences
   // and noise markers are not reported as words.
   virtual Result<Transcript> transcribe(std::span<const float> audio, double time_offset) = 0;
+
+  // Replaces the targets of later transcribe() calls (see
+  // EngineOptions::target_words; empty: none). Cheap when `targets` equals
+  // the current ones. Targets the engine cannot search for (a word it
+  // cannot pronounce) are left out with a warning naming them, once per
+  // engine; that is not an error. Errors: the engine's search could not be
+  // set up (the engine then searches for no targets). The default ignores
+  // targets.
+  virtual Status set_targets(const std::vector<std::string>& targets) {
+    (void)targets;
+    return {};
+  }
 };
 
 // Makes an engine. Errors: kInvalidArgument for an unknown engine name,

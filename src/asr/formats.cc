@@ -47,7 +47,16 @@ nlohmann::json to_json(const Transcript& t) {
     }
     segs.push_back({{"start", s.start}, {"end", s.end}, {"text", s.text}, {"words", words}});
   }
-  return {{"language", t.language}, {"segments", segs}};
+  nlohmann::json j = {{"language", t.language}, {"segments", segs}};
+  if (!t.hits.empty()) {
+    nlohmann::json hits = nlohmann::json::array();
+    for (const auto& h : t.hits) {
+      hits.push_back({{"query", h.query}, {"start", h.start}, {"end", h.end}, {"phones", h.phones},
+                      {"spotted", h.spotted}, {"spot_score", h.spot_score}, {"posterior", h.posterior}});
+    }
+    j["hits"] = std::move(hits);
+  }
+  return j;
 }
 
 Result<Transcript> transcript_from_json(const nlohmann::json& j) {
@@ -87,6 +96,23 @@ Result<Transcript> transcript_from_json(const nlohmann::json& j) {
       }
     }
     t.segments.push_back(std::move(s));
+  }
+  if (auto hits = j.find("hits"); hits != j.end()) {
+    if (!hits->is_array()) return bad("\"hits\" is not an array");
+    for (const auto& jh : *hits) {
+      TargetHit h;
+      auto q = jh.is_object() ? jh.find("query") : jh.end();
+      if (q == jh.end() || !q->is_string() || !number(jh, "start", &h.start) || !number(jh, "end", &h.end)) {
+        return bad("a hit lacks its query, start or end");
+      }
+      h.query = q->get<std::string>();
+      double v = 0;
+      if (number(jh, "phones", &v)) h.phones = static_cast<int>(v);
+      if (number(jh, "spot_score", &v)) h.spot_score = static_cast<float>(v);
+      if (number(jh, "posterior", &v)) h.posterior = static_cast<float>(v);
+      if (auto sp = jh.find("spotted"); sp != jh.end() && sp->is_boolean()) h.spotted = sp->get<bool>();
+      t.hits.push_back(std::move(h));
+    }
   }
   return t;
 }

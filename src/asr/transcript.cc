@@ -15,6 +15,7 @@ std::vector<Word> Transcript::words() const {
 void Transcript::append(Transcript other) {
   if (language.empty()) language = other.language;
   for (auto& s : other.segments) segments.push_back(std::move(s));
+  for (auto& h : other.hits) hits.push_back(std::move(h));
 }
 
 }  // namespace sf::asr

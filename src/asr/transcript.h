@@ -24,13 +24,38 @@ struct Segment {
   std::vector<Word> words;
 };
 
+// A place where an engine's targeted search (EngineOptions::target_words)
+// heard one of the target phrases, with the evidence for it. Not a word of
+// the transcript: hits are candidates, weighed into one confidence by
+// search/fusion.h. Evidence fields are engine-specific scores that fusion
+// knows how to read; both are optional.
+struct TargetHit {
+  std::string query;  // the target phrase, as given in target_words (normalized tokens)
+  double start = 0;   // seconds, absolute
+  double end = 0;
+  int phones = 0;     // the phrase's length in phones (0: unknown)
+  // Keyword spotting: whether the spotter fired here, and its score: the
+  // log-likelihood (natural log) of the phrase against the best free phone
+  // sequence over the same frames, divided by `phones` (<= 0; closer to 0
+  // is better).
+  bool spotted = false;
+  float spot_score = 0;
+  // Posterior probability in [0, 1] of the phrase at this place in the
+  // lattice of the normal decode (for a phrase: of its least likely word).
+  float posterior = 0;
+};
+
 struct Transcript {
   std::string language;  // "en", or the detected language
   std::vector<Segment> segments;
+  // Targeted search hits, in time order (empty unless target words were
+  // given to an engine that searches for them). Not part of the one-best
+  // transcript: the library stores segments only.
+  std::vector<TargetHit> hits;
 
   // All words of all segments, in time order.
   std::vector<Word> words() const;
-  // Appends `other`'s segments (caller keeps time order).
+  // Appends `other`'s segments and hits (caller keeps time order).
   void append(Transcript other);
 };
 

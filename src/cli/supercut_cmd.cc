@@ -2,6 +2,7 @@
 #include <memory>
 #include <optional>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "cli/app.h"
@@ -38,6 +39,8 @@ struct SupercutFlags {
   pipeline::TranscribeOptions opts;
   pipeline::LibraryOptions library;
   bool from_library = false;
+  bool targeted = false;
+  double min_confidence = search::kDefaultMinConfidence;
   std::vector<std::string> exports;
   std::string export_format;
 };
@@ -78,6 +81,8 @@ int run_supercut(SupercutFlags f) {
   q.render.cpu_only = f.cpu;
   q.overlap_render = !f.no_overlap;
   q.transcribe = f.opts;
+  q.targeted = f.targeted;
+  q.min_confidence = f.min_confidence;
   q.output = f.dry_run ? std::string() : f.output;
   q.dry_run = f.dry_run;
   q.library = f.library;
@@ -159,7 +164,20 @@ int run_supercut(SupercutFlags f) {
     for (const auto& c : report.clips) {
       std::string words;
       for (const auto& w : c.words) words += (words.empty() ? "" : " ") + w;
-      std::printf("%s\t%.3f\t%.3f\t%s\n", c.path.c_str(), c.start, c.end, words.c_str());
+      // Then the clip's confidence and each match: where, how sure, and why
+      // (1 = one-best transcript, s = spotter score per phone, p = lattice
+      // posterior), so a threshold can be picked.
+      std::string why;
+      for (const auto& m : c.matches) {
+        const auto& e = m.evidence;
+        std::string ev;
+        if (e.one_best) ev += "1";
+        if (e.spotted) ev += fmt::format("{}s{:.1f}", ev.empty() ? "" : ",", e.spot_score);
+        if (e.posterior > 0) ev += fmt::format("{}p{:.2f}", ev.empty() ? "" : ",", e.posterior);
+        why += fmt::format("{}{}@{:.2f}={:.2f}({})", why.empty() ? "" : " ", m.query, m.start, m.confidence, ev);
+      }
+      std::printf("%s\t%.3f\t%.3f\t%s\t%.2f\t%s\n", c.path.c_str(), c.start, c.end, words.c_str(), c.confidence,
+                  why.c_str());
     }
   }
   if (!f.report.empty()) {
@@ -204,7 +222,13 @@ void register_supercut(CLI::App& app, std::vector<Command>& out) {
                       exports::formats_help());
   cmd->add_option("--export-format", f->export_format,
                   "write every --export in this format whatever its extension (edl, fcp7, fcpxml, otio, mpv, srt, vtt)");
-  cmd->add_flag("--dry-run", f->dry_run, "print the matches, render nothing");
+  cmd->add_flag("--dry-run", f->dry_run,
+                "print the clips (path, start, end, words, confidence, each match with its evidence), render nothing");
+  cmd->add_option("--min-confidence", f->min_confidence,
+                  "cut only matches at least this sure, 0..1 (lower finds more, with more mistakes)")
+      ->capture_default_str();
+  cmd->add_flag("--targeted", f->targeted,
+                "also listen for the words themselves (keyword spotting, lattice posteriors; sphinx, exact mode)");
   cmd->add_option("--size", f->size, "output WIDTHxHEIGHT (default: first video input)");
   cmd->add_option("--fps", f->fps, "output frame rate (default: first video input)");
   cmd->add_option("--encoder", f->encoder, "force a video encoder, e.g. libx264, h264_nvenc");

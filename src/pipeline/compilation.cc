@@ -92,6 +92,8 @@ nlohmann::json CompilationReport::to_json() const {
   using nlohmann::json;
   json j = {{"words", target_words},
             {"match", std::string(search::match_mode_name(match))},
+            {"targeted", targeted},
+            {"min_confidence", min_confidence},
             {"engine", engine},
             {"matches", matches},
             {"inputs", json::array()},
@@ -116,7 +118,21 @@ nlohmann::json CompilationReport::to_json() const {
                {"start", c.start},
                {"end", c.end},
                {"words", join_words(c.words)},
-               {"text", c.text}};
+               {"text", c.text},
+               {"confidence", c.confidence}};
+    json jm = json::array();
+    for (const auto& m : c.matches) {
+      const auto& e = m.evidence;
+      json ev = {{"one_best", e.one_best}};
+      if (e.one_best) ev["word_probability"] = e.word_probability;
+      if (e.spotted) ev["spot_score"] = e.spot_score;
+      ev["spotted"] = e.spotted;
+      ev["posterior"] = e.posterior;
+      if (e.phones > 0) ev["phones"] = e.phones;
+      jm.push_back({{"query", m.query}, {"start", m.start}, {"end", m.end}, {"confidence", m.confidence},
+                    {"evidence", std::move(ev)}});
+    }
+    jc["matches"] = std::move(jm);
     if (rendered || dry_run) {
       jc["output_start"] = c.output_start;
       jc["output_end"] = c.output_end;
@@ -189,6 +205,10 @@ Result<std::unique_ptr<CompilationJob>> CompilationJob::create(CompilationReques
   }
   if (request.output.empty() && !request.dry_run) return invalid_argument("no output given");
   SF_RETURN_IF_ERROR(search::validate(request.clip));
+  if (!(request.min_confidence >= 0 && request.min_confidence <= 1)) {
+    return invalid_argument("--min-confidence must be a number in [0, 1], got " +
+                            std::to_string(request.min_confidence));
+  }
   const auto& r = request.render;
   if ((r.width != 0 || r.height != 0) && (r.width < 16 || r.height < 16 || r.width > 8192 || r.height > 8192)) {
     return invalid_argument("output size " + std::to_string(r.width) + "x" + std::to_string(r.height) +
@@ -234,6 +254,10 @@ Result<CompilationReport> CompilationJob::run_stages(const CompilationProgressFn
   report_.engine = q.transcribe.engine.engine;
   report_.dry_run = q.dry_run;
   report_.output = q.output;
+  report_.min_confidence = q.min_confidence;
+  const std::vector<std::string> targets = q.targeted ? search::target_phrases(matcher_) : std::vector<std::string>{};
+  report_.targeted = !targets.empty() && !q.known_transcripts;
+  const std::vector<std::string> queries = matcher_.queries();
   ProgressHub hub(progress);
   auto stopped = [&] { return cancel_requested(); };
 
@@ -452,7 +476,7 @@ Result<CompilationReport> CompilationJob::run_stages(const CompilationProgressFn
     const auto tm = Clock::now();
     const int i = live[k];
     const auto words = it.transcript.words();
-    auto m = matcher_.find(i, words);
+    auto m = search::fuse(i, matcher_.find(i, words), it.transcript.hits, queries, q.min_confidence);
     auto& ir = report_.inputs[static_cast<size_t>(i)];
     ir.words = words.size();
     ir.matches = static_cast<int>(m.size());
@@ -483,6 +507,8 @@ Result<CompilationReport> CompilationJob::run_stages(const CompilationProgressFn
       cr.start = clip.start;
       cr.end = clip.end;
       cr.words = clip.words;
+      cr.confidence = clip.confidence;
+      cr.matches = clip.matches;
       // The clip's first match is the earliest one of its input inside it;
       // its sentences are those of the matches it shows.
       const auto& starts_of = segment_starts[static_cast<size_t>(clip.input)];
@@ -515,6 +541,7 @@ Result<CompilationReport> CompilationJob::run_stages(const CompilationProgressFn
   };
 
   TranscribeOptions topt = q.transcribe;
+  topt.engine.target_words = targets;
   topt.cancel = &stop_work_;
   topt.segment_progress = [&](int completed, int cut) {
     hub.update([&](CompilationProgress& p) {

@@ -37,6 +37,7 @@
 #include "pipeline/library_transcribe.h"
 #include "pipeline/transcriber.h"
 #include "search/clip_planner.h"
+#include "search/fusion.h"
 #include "search/matcher.h"
 
 namespace sf::pipeline {
@@ -48,6 +49,16 @@ struct CompilationRequest {
   std::vector<std::string> target_words;  // words or phrases; at least one
   search::MatchMode match = search::MatchMode::kExact;
   search::ClipOptions clip;               // padding, merge gap, max_length, max_clips
+  // Targeted search (search/fusion.h): the engine listens for the target
+  // words themselves, not only in its one-best transcript (exact mode only;
+  // engines that cannot search ignore it). Transcripts given in
+  // known_transcripts carry no targeted hits: their one-best alone counts.
+  // Off by default until it is calibrated on speech made harder (see
+  // bench/RESULTS.md): on, an input the library knows is decoded again.
+  bool targeted = false;
+  // Matches (one-best or targeted) below this confidence are not cut
+  // (--min-confidence); in [0, 1].
+  double min_confidence = search::kDefaultMinConfidence;
   media::RenderOptions render;
   TranscribeOptions transcribe;
   LibraryOptions library;  // the transcript library in front of transcription
@@ -132,11 +143,17 @@ struct ClipResult {
   // The sentence the clip was cut for: the text of the transcript
   // segment(s) its matches are in, in order, joined by a space.
   std::string text;
+  // The highest confidence of its matches, and the matches with their
+  // evidence, in time order.
+  float confidence = 0;
+  std::vector<search::Match> matches;
 };
 
 struct CompilationReport {
   std::vector<std::string> target_words;
   search::MatchMode match = search::MatchMode::kExact;
+  bool targeted = false;  // the engine listened for the targets (targeted search)
+  double min_confidence = 0;
   std::string engine;
   std::vector<InputResult> inputs;
   int matches = 0;
@@ -170,7 +187,8 @@ exports::Timeline export_timeline(const CompilationReport& report, const media::
 class CompilationJob {
  public:
   // Validates the request without touching any input: no words, bad clip
-  // options, an invalid pattern, a missing output, a bad render profile, an
+  // options, a min_confidence outside [0, 1], an invalid pattern, a missing
+  // output, a bad render profile, an
   // export that is the output or named twice are kInvalidArgument naming
   // the field.
   static Result<std::unique_ptr<CompilationJob>> create(CompilationRequest request);

@@ -59,6 +59,11 @@ Result<std::vector<InputTranscript>> transcribe_with_library(const std::vector<s
   std::vector<std::string> misses;
   std::vector<size_t> miss_index;
   std::vector<bool> storable(paths.size(), true);
+  // Targeted search listens for the targets in the audio itself (its
+  // evidence needs the decoder's lattice), so an input the library knows is
+  // decoded again; its one-best transcript still comes from the library.
+  const bool targeted = !options.engine.target_words.empty() && options.engine.engine == "sphinx";
+  std::vector<std::optional<asr::Transcript>> library_copy(paths.size());
   for (size_t i = 0; i < paths.size(); ++i) {
     // A URL's content is not fingerprinted (that would read it all):
     // it is transcribed every time and not stored.
@@ -78,7 +83,15 @@ Result<std::vector<InputTranscript>> transcribe_with_library(const std::vector<s
     pending[i].media = {ec ? paths[i] : abs.lexically_normal().string(), fs::path(paths[i]).stem().string(),
                         fp.size, info.duration};
     SF_ASSIGN_OR_RETURN(auto hit, lib->find(pending[i].key));
-    if (hit) {
+    if (hit && targeted) {
+      if (Status s = lib->remember_path(fp.hex, pending[i].media.path); !s.ok()) SF_LOG_WARN("{}", s.message());
+      library_copy[i] = std::move(hit->transcript);
+      storable[i] = false;
+      ++st.known;
+      misses.push_back(paths[i]);
+      miss_index.push_back(i);
+      SF_LOG_DEBUG("library: {} known ({}); listening again for the targets", paths[i], fp.hex);
+    } else if (hit) {
       if (Status s = lib->remember_path(fp.hex, pending[i].media.path); !s.ok()) SF_LOG_WARN("{}", s.message());
       found[i] = InputTranscript{paths[i], hit->duration, std::move(hit->transcript)};
       ++st.known;
@@ -111,12 +124,22 @@ Result<std::vector<InputTranscript>> transcribe_with_library(const std::vector<s
         SF_LOG_WARN("{}: transcript not stored in the library: {}", paths[i], s.message());
       }
     };
+    // The library's one-best with the fresh targeted hits.
+    auto with_library = [&](size_t i, InputTranscript t) {
+      if (library_copy[i]) {
+        std::vector<asr::TargetHit> hits = std::move(t.transcript.hits);
+        t.transcript = *library_copy[i];
+        t.transcript.hits = std::move(hits);
+      }
+      return t;
+    };
     TranscribeOptions fresh_options = options;
-    fresh_options.input_done = [&](size_t k, const InputTranscript& t) {
+    fresh_options.input_done = [&](size_t k, const InputTranscript& fresh) {
       const size_t i = miss_index[k];  // == next_done: the inputs before it are known and told
-      store(i, t);
+      store(i, fresh);
       if (!options.input_done) return;
-      options.input_done(i, t);  // t.path is paths[i]
+      const InputTranscript t = library_copy[i] ? with_library(i, fresh) : InputTranscript{};
+      options.input_done(i, library_copy[i] ? t : fresh);  // path is paths[i]
       next_done = i + 1;
       known_done();
     };
@@ -125,7 +148,7 @@ Result<std::vector<InputTranscript>> transcribe_with_library(const std::vector<s
       const size_t i = miss_index[k];
       fresh[k].path = paths[i];
       store(i, fresh[k]);
-      found[i] = std::move(fresh[k]);
+      found[i] = with_library(i, std::move(fresh[k]));
     }
   }
   known_done();  // what is left, should the pipeline not have told

@@ -20,7 +20,10 @@ struct LibraryOptions {
 
 struct LibraryStats {
   size_t inputs = 0;
-  size_t known = 0;         // found in the library, not transcribed
+  // Found in the library: not transcribed, except that with targeted
+  // search (options.engine.target_words, sphinx) they are decoded again to
+  // listen for the targets, their one-best transcript still the library's.
+  size_t known = 0;
   double hash_seconds = 0;  // spent fingerprinting
 };
 

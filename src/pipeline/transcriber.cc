@@ -180,8 +180,9 @@ Result<std::vector<InputTranscript>> transcribe_inputs(const std::vector<std::st
                 static_cast<double>(seg.first_sample + static_cast<int64_t>(seg.sound_begin)) / asr::kSampleRate;
             auto sound =
                 std::span<const float>(seg.samples).subspan(seg.sound_begin, seg.sound_end - seg.sound_begin);
-            auto r = pool != nullptr ? pool->transcribe(sound, offset, options.cancel)
-                                     : engine->transcribe(sound, offset);
+            auto r = pool != nullptr
+                         ? pool->transcribe(sound, offset, options.cancel, options.engine.target_words)
+                         : engine->transcribe(sound, offset);
             if (!r.ok()) {
               error.set(r.status().with_context(*current));
               queue.close();

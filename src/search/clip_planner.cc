@@ -53,6 +53,8 @@ void add_words(Draft& d, const Placed& p) {
     }
   }
   words.insert(words.end(), add.begin() + static_cast<std::ptrdiff_t>(skip), add.end());
+  d.clip.matches.push_back(p.match);
+  d.clip.confidence = std::max(d.clip.confidence, p.match.confidence);
   d.covered_end = d.pieces.empty() ? p.end : std::max(d.covered_end, p.end);
   d.pieces.push_back(Piece{p.end, words.size()});
 }
@@ -153,6 +155,11 @@ std::vector<Clip> plan_clips(std::vector<Match> matches, std::span<const double>
       if (any) {
         d.clip.end = new_end;
         d.clip.words.resize(keep_words);
+        std::erase_if(d.clip.matches, [&](const Match& m) {
+          return std::max(m.start, m.end) > new_end + kTimeEpsilon;
+        });
+        d.clip.confidence = 0;
+        for (const Match& m : d.clip.matches) d.clip.confidence = std::max(d.clip.confidence, m.confidence);
         clips.push_back(std::move(d.clip));
       }
     }

@@ -42,6 +42,10 @@ struct Clip {
   int input = 0;
   double start = 0, end = 0;       // seconds in the input, padded, clamped to [0, duration]
   std::vector<std::string> words;  // words of every match merged into this clip, in order
+  // The matches the clip shows, in time order (those cut off by max_length
+  // left out), and the highest of their confidences.
+  std::vector<Match> matches;
+  float confidence = 0;
 
   double length() const { return end - start; }
 };
@@ -77,7 +81,7 @@ Status validate(const ClipOptions& options);
 //     earlier) to fill the remaining time if at least kMinShortenedClip
 //     seconds remain and at least one of its matches still ends inside the
 //     shortened clip; its words are then those of the matches that end
-//     inside. Otherwise it is dropped. Either way no later clip is kept: the
+//     inside (so are its matches). Otherwise it is dropped. Either way no later clip is kept: the
 //     plan stays a prefix of the full plan and never skips ahead.
 std::vector<Clip> plan_clips(std::vector<Match> matches, std::span<const double> durations,
                              const ClipOptions& options);

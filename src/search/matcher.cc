@@ -173,11 +173,15 @@ std::vector<Match> Matcher::find(int input, std::span<const asr::Word> words) co
         Match m;
         m.input = input;
         m.query = q.text;
+        m.evidence.one_best = true;
+        m.evidence.word_probability = 1.0f;
         int last_word = -1;
         for (std::size_t i = s; i < s + n; ++i) {
           if (run[i].word == last_word) continue;
           last_word = run[i].word;
-          m.words.push_back(words[static_cast<std::size_t>(last_word)].text);
+          const asr::Word& w = words[static_cast<std::size_t>(last_word)];
+          m.words.push_back(w.text);
+          m.evidence.word_probability = std::min(m.evidence.word_probability, w.probability);
         }
         const asr::Word& first = words[static_cast<std::size_t>(run[s].word)];
         const asr::Word& last = words[static_cast<std::size_t>(last_word)];

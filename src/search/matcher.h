@@ -31,11 +31,29 @@ enum class MatchMode {
 Result<MatchMode> parse_match_mode(std::string_view text);
 std::string_view match_mode_name(MatchMode mode);
 
+// Why a match is believed (search/fusion.h weighs it into a confidence).
+struct Evidence {
+  // The one-best transcript has the words; word_probability is the lowest
+  // of their probabilities.
+  bool one_best = false;
+  float word_probability = 0;
+  // The engine's targeted search (asr::TargetHit): the keyword spotter
+  // fired (with its per-phone score), and the lattice posterior.
+  bool spotted = false;
+  float spot_score = 0;
+  float posterior = 0;
+  int phones = 0;  // the query's length in phones (0: unknown)
+};
+
 struct Match {
   int input = 0;                   // input index
   double start = 0, end = 0;       // seconds: first word's start, last word's end
   std::vector<std::string> words;  // the matched words as spoken (original text)
   std::string query;               // the query that matched, as the caller gave it
+  // In [0, 1]: 1 for a match of the one-best transcript alone as find()
+  // makes it; search::fuse() sets it from the evidence.
+  float confidence = 1.0f;
+  Evidence evidence;
 };
 
 // How transcript words are matched (the contract of find()):

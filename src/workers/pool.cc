@@ -146,6 +146,7 @@ struct Request {
   std::int64_t id = 0;
   std::span<const float> audio;
   double offset = 0;
+  const std::vector<std::string>* targets = nullptr;  // owned by the caller
   int attempts = 0;
   std::set<int> tried;  // slots it was sent to
   std::string last_failure;
@@ -232,8 +233,9 @@ struct WorkerPool::Impl {
     p->in_flight[r->id] = r;
     p->state = WorkerState::kBusy;
     auto bytes = as_payload(r->audio);
-    p->out.push_back({{{"type", "transcribe"}, {"id", r->id}, {"offset", r->offset}},
-                      std::vector<char>(bytes.begin(), bytes.end())});
+    nlohmann::json header = {{"type", "transcribe"}, {"id", r->id}, {"offset", r->offset}};
+    if (r->targets != nullptr && !r->targets->empty()) header["targets"] = *r->targets;
+    p->out.push_back({std::move(header), std::vector<char>(bytes.begin(), bytes.end())});
     p->out_cv.notify_one();
   }
 
@@ -653,11 +655,13 @@ WorkerPool::~WorkerPool() {
 }
 
 Result<asr::Transcript> WorkerPool::transcribe(std::span<const float> audio, double time_offset,
-                                               const std::atomic<bool>* cancel) {
+                                               const std::atomic<bool>* cancel,
+                                               const std::vector<std::string>& targets) {
   Impl& m = *impl_;
   Request r;
   r.audio = audio;
   r.offset = time_offset;
+  r.targets = &targets;
   std::unique_lock lock(m.mu);
   if (m.stopping) return cancelled("the worker pool is shutting down");
   if (!m.any_slot_left()) return unavailable("no worker process left");

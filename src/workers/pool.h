@@ -125,11 +125,14 @@ class WorkerPool {
   // Transcribes one segment (16 kHz mono, times offset by `time_offset`),
   // blocking until it is done. `cancel` (may be null) and the process-wide
   // stop are polled: a stop returns kCancelled and the segment's answer, if
-  // it comes, is dropped. Errors: the engine's error for this segment;
+  // it comes, is dropped. `targets` (asr::EngineOptions::target_words)
+  // travel with the segment: the worker's engine searches for them (and its
+  // transcript carries the hits). Errors: the engine's error for this segment;
   // kUnavailable when the segment failed on max_attempts workers, or every
   // worker slot has been given up.
   Result<asr::Transcript> transcribe(std::span<const float> audio, double time_offset,
-                                     const std::atomic<bool>* cancel = nullptr);
+                                     const std::atomic<bool>* cancel = nullptr,
+                                     const std::vector<std::string>& targets = {});
 
   // Segments the pool can work on at once (instances, plus one queued
   // ahead per worker so no instance waits for the pipe): the number of

@@ -6,6 +6,9 @@
 // use the same framing over a pipe.
 //
 // Parent → worker:  {"type":"transcribe","id":I,"offset":S,"bytes":N} + N bytes
+//                   (optional "targets":["word","a phrase"]: the segment's
+//                   asr::EngineOptions::target_words; its result's
+//                   transcript then carries "hits")
 //                   {"type":"health","id":I}
 //                   {"type":"shutdown"}
 // Worker → parent:  {"type":"hello","protocol":1,"pid":P,"device":"cpu","instances":K,"engine":"sphinx"}

@@ -25,6 +25,7 @@ struct Segment {
   std::int64_t id = 0;
   double offset = 0;
   std::vector<float> samples;
+  std::vector<std::string> targets;
 };
 
 // Serialises replies: instance threads and the reading thread share fd.
@@ -148,7 +149,8 @@ int run_worker(const WorkerArgs& args) {
         }
         nlohmann::json j;
         try {
-          auto r = engine.transcribe(seg->samples, seg->offset);
+          Status targeted = engine.set_targets(seg->targets);
+          auto r = targeted.ok() ? engine.transcribe(seg->samples, seg->offset) : Result<asr::Transcript>(targeted);
           if (r.ok()) {
             j = {{"type", "result"}, {"id", seg->id}, {"transcript", asr::to_json(*r)}};
           } else {
@@ -181,7 +183,12 @@ int run_worker(const WorkerArgs& args) {
     const nlohmann::json& h = (*m)->header;
     if (type == "transcribe") {
       auto samples = samples_from_payload((*m)->payload);
-      Segment seg{h.value("id", std::int64_t{0}), h.value("offset", 0.0), {}};
+      Segment seg{h.value("id", std::int64_t{0}), h.value("offset", 0.0), {}, {}};
+      if (auto t = h.find("targets"); t != h.end() && t->is_array()) {
+        for (const auto& w : *t) {
+          if (w.is_string()) seg.targets.push_back(w.get<std::string>());
+        }
+      }
       if (!samples.ok()) {
         nlohmann::json j = status_fields(samples.status());
         j["type"] = "error";

@@ -77,3 +77,7 @@ foreach(cls ExportsOfASupercut ExportErrors SourceTimecode ServiceExports)
   set_tests_properties(e2e.Export.${cls} PROPERTIES ENVIRONMENT "${SF_E2E_ENV}" FIXTURES_REQUIRED e2e_media
     LABELS e2e TIMEOUT 600)
 endforeach()
+add_test(NAME e2e.TargetedSearch
+  COMMAND /usr/bin/python3 -m unittest -v targeted_test.TargetedSearch
+  WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR})
+set_tests_properties(e2e.TargetedSearch PROPERTIES ENVIRONMENT "${SF_E2E_ENV}" LABELS e2e TIMEOUT 600)

@@ -1,14 +1,23 @@
 #include "asr/sphinx/sphinx_engine.h"
 
 #include <pocketsphinx.h>
+#include <sphinxbase/ckd_alloc.h>
 #include <sphinxbase/err.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdarg>
+#include <cstdio>
 #include <filesystem>
+#include <map>
+#include <optional>
 #include <mutex>
+#include <set>
+#include <sstream>
 
+#include "asr/sphinx/letter_to_sound.h"
 #include "core/log.h"
 
 namespace sf::asr::sphinx {
@@ -40,6 +49,44 @@ bool clean_word(std::string_view w, std::string* out) {
   return !out->empty();
 }
 
+// The name of the keyword-spotting search next to the language-model one.
+constexpr const char* kSpotSearch = "targets";
+
+// Scores of PocketSphinx's searches are scaled down by this many bits from
+// the log base of its logmath (SENSCR_SHIFT).
+constexpr int kScoreShift = 10;
+
+// Lattice words of a target below this posterior are not candidates by
+// themselves (they may still support a spotted hit).
+constexpr float kLatticeCandidate = 0.15f;
+
+std::vector<std::string> split_spaces(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  for (std::string w; in >> w;) out.push_back(w);
+  return out;
+}
+
+// A lattice word that is one of the targets' tokens.
+struct LatticeWord {
+  std::string word;
+  int sf = 0, ef = 0;  // frames, inclusive
+  double posterior = 0;
+};
+
+// Posterior of `token` over frames [sf, ef]: the sum over lattice words of
+// that token that overlap it by at least half of the shorter of the two.
+double token_posterior(const std::vector<LatticeWord>& lattice, const std::string& token, int sf, int ef) {
+  double p = 0;
+  for (const auto& w : lattice) {
+    if (w.word != token) continue;
+    const int overlap = std::min(ef, w.ef) - std::max(sf, w.sf) + 1;
+    const int shorter = std::min(ef - sf, w.ef - w.sf) + 1;
+    if (overlap > 0 && 2 * overlap >= shorter) p += w.posterior;
+  }
+  return std::min(1.0, p);
+}
+
 class SphinxEngine final : public Engine {
  public:
   SphinxEngine(ps_decoder_t* ps, cmd_ln_t* config) : ps_(ps), config_(config) {}
@@ -49,6 +96,61 @@ class SphinxEngine final : public Engine {
   }
 
   std::string name() const override { return "sphinx"; }
+
+  Status set_targets(const std::vector<std::string>& targets) override {
+    if (targets == requested_) return {};
+    requested_ = targets;
+    targets_.clear();
+    std::string keys;
+    for (const auto& phrase : targets) {
+      Target t;
+      t.query = phrase;
+      t.tokens = split_spaces(phrase);
+      bool ok = !t.tokens.empty();
+      for (const auto& token : t.tokens) {
+        int n = phones_of(token);
+        if (n <= 0) {
+          ok = false;
+          if (warned_.insert(token).second) {
+            SF_LOG_WARN("cannot pronounce '{}' (not in the dictionary, no letter-to-sound rule fits): "
+                        "\"{}\" is searched in the transcript only",
+                        token, phrase);
+          }
+          break;
+        }
+        t.phones += n;
+      }
+      if (!ok) continue;
+      // Per-phrase threshold: the spotter's score adds up over the phrase's
+      // phones, so a longer phrase is let through at a lower score.
+      char line[512];
+      std::snprintf(line, sizeof(line), "%s /1e-%d/\n", phrase.c_str(),
+                    std::clamp(kSpotThresholdPerPhone * t.phones, 10, 300));
+      keys += line;
+      targets_.push_back(std::move(t));
+    }
+    if (targets_.empty()) return {};
+    // ps_set_kws reads its key phrases from a file only.
+    namespace fs = std::filesystem;
+    static std::atomic<int> serial{0};
+    std::error_code ec;
+    fs::path file = fs::temp_directory_path(ec) /
+                    ("studioflow-targets-" + std::to_string(::getpid()) + "-" + std::to_string(serial++) + ".txt");
+    FILE* f = std::fopen(file.c_str(), "w");
+    if (f == nullptr) {
+      targets_.clear();
+      return internal_error("cannot write the target list " + file.string());
+    }
+    const bool written = std::fwrite(keys.data(), 1, keys.size(), f) == keys.size();
+    std::fclose(f);
+    const int rc = written ? ps_set_kws(ps_, kSpotSearch, file.c_str()) : -1;
+    fs::remove(file, ec);
+    if (rc < 0) {
+      targets_.clear();
+      return internal_error("pocketsphinx: cannot set up the search for the target words");
+    }
+    return {};
+  }
 
   Result<Transcript> transcribe(std::span<const float> audio, double time_offset) override {
     Transcript t;
@@ -93,12 +195,143 @@ class SphinxEngine final : public Engine {
       }
       t.segments.push_back(std::move(seg));
     }
+    if (!targets_.empty()) SF_RETURN_IF_ERROR(search_targets(pcm, time_offset, frate, &t));
     return t;
   }
 
  private:
+  // Per-phrase spotting threshold, in decades per phone (1e-(k*phones)):
+  // low on purpose; the spotter proposes, fusion (search/fusion.h) decides.
+  static constexpr int kSpotThresholdPerPhone = 8;
+
+  struct Target {
+    std::string query;
+    std::vector<std::string> tokens;
+    int phones = 0;
+  };
+
+  // Phones of `word` in the dictionary; a word it lacks gets a
+  // pronunciation from letter-to-sound rules, added to the decoder's
+  // dictionary. 0 when it cannot be pronounced.
+  int phones_of(const std::string& word) {
+    char* phones = ps_lookup_word(ps_, word.c_str());
+    if (phones == nullptr) {
+      std::optional<std::string> guess = letter_to_sound(word);
+      if (!guess || ps_add_word(ps_, word.c_str(), guess->c_str(), TRUE) < 0) return 0;
+      SF_LOG_INFO("'{}' is not in the dictionary: pronounced /{}/ by letter-to-sound rules", word, *guess);
+      phones = ps_lookup_word(ps_, word.c_str());
+      if (phones == nullptr) return 0;
+    }
+    const int n = static_cast<int>(split_spaces(phones).size());
+    ckd_free(phones);
+    return n;
+  }
+
+  // The targeted pass over the audio just decoded: word posteriors of the
+  // targets from the normal decode's lattice, then the keyword spotter.
+  Status search_targets(const std::vector<int16_t>& pcm, double time_offset, int frate, Transcript* t) {
+    logmath_t* lmath = ps_get_logmath(ps_);
+    std::set<std::string> tokens;
+    for (const auto& target : targets_) tokens.insert(target.tokens.begin(), target.tokens.end());
+    std::vector<LatticeWord> lattice;
+    const std::string lm_search = ps_get_search(ps_);
+    if (ps_lattice_t* dag = ps_get_lattice(ps_); dag != nullptr) {
+      const double ascale = 1.0 / cmd_ln_float32_r(config_, "-ascale");
+      ps_lattice_posterior(dag, ps_get_lm(ps_, lm_search.c_str()), static_cast<float32>(ascale));
+      for (ps_latnode_iter_t* ni = ps_latnode_iter(dag); ni != nullptr; ni = ps_latnode_iter_next(ni)) {
+        ps_latnode_t* node = ps_latnode_iter_node(ni);
+        std::string word;
+        if (!clean_word(ps_latnode_baseword(dag, node), &word) || tokens.count(word) == 0) continue;
+        int16 fef = 0, lef = 0;
+        const int sf = ps_latnode_times(node, &fef, &lef);
+        double post = 0;
+        for (ps_latlink_iter_t* li = ps_latnode_exits(node); li != nullptr; li = ps_latlink_iter_next(li)) {
+          int32 ascr = 0;
+          post += logmath_exp(lmath, ps_latlink_prob(dag, ps_latlink_iter_link(li), &ascr));
+        }
+        if (post > 1e-4) lattice.push_back({word, sf, std::max<int>(sf, (fef + lef) / 2), std::min(1.0, post)});
+      }
+    }
+    auto to_time = [&](int frame) { return time_offset + static_cast<double>(frame) / frate; };
+    auto posterior_of = [&](const Target& target, int sf, int ef) {
+      double p = 1;
+      for (const auto& token : target.tokens) p = std::min(p, token_posterior(lattice, token, sf, ef));
+      return p;
+    };
+    std::map<std::string, const Target*> by_query;
+    for (const auto& target : targets_) by_query[target.query] = &target;
+
+    // Lattice-only candidates: single-word targets the lattice believes in.
+    for (const auto& target : targets_) {
+      if (target.tokens.size() != 1) continue;
+      std::vector<const LatticeWord*> words;
+      for (const auto& w : lattice) {
+        if (w.word == target.tokens[0]) words.push_back(&w);
+      }
+      std::sort(words.begin(), words.end(), [](auto* a, auto* b) { return a->sf < b->sf; });
+      // Alternatives of one word at nearby frames are one candidate.
+      for (size_t i = 0; i < words.size();) {
+        int sf = words[i]->sf, ef = words[i]->ef;
+        size_t j = i + 1;
+        while (j < words.size() && words[j]->sf <= ef) ef = std::max(ef, words[j++]->ef);
+        const double p = posterior_of(target, sf, ef);
+        if (p >= kLatticeCandidate) {
+          TargetHit h;
+          h.query = target.query;
+          h.start = to_time(sf);
+          h.end = to_time(ef + 1);
+          h.phones = target.phones;
+          h.posterior = static_cast<float>(p);
+          t->hits.push_back(std::move(h));
+        }
+        i = j;
+      }
+    }
+
+    // The keyword spotter over the same audio.
+    if (ps_set_search(ps_, kSpotSearch) < 0) return internal_error("pocketsphinx: cannot switch to the target search");
+    Status st;
+    if (ps_start_utt(ps_) < 0 || ps_process_raw(ps_, pcm.data(), pcm.size(), FALSE, TRUE) < 0 ||
+        ps_end_utt(ps_) < 0) {
+      st = internal_error("pocketsphinx: the target search failed");
+    } else {
+      for (ps_seg_t* it = ps_seg_iter(ps_); it != nullptr; it = ps_seg_next(it)) {
+        // The spotter names a detection by its key phrase, with a trailing space.
+        std::string phrase = ps_seg_word(it);
+        while (!phrase.empty() && phrase.back() == ' ') phrase.pop_back();
+        auto found = by_query.find(phrase);
+        if (found == by_query.end()) continue;
+        const Target& target = *found->second;
+        int sf = 0, ef = 0;
+        ps_seg_frames(it, &sf, &ef);
+        int32 ascr = 0, lscr = 0, lback = 0;
+        const int32 score = ps_seg_prob(it, &ascr, &lscr, &lback);
+        TargetHit h;
+        h.query = target.query;
+        h.start = to_time(sf);
+        h.end = to_time(ef + 1);
+        h.phones = target.phones;
+        h.spotted = true;
+        h.spot_score = static_cast<float>(logmath_log_to_ln(lmath, score) * (1 << kScoreShift) /
+                                          std::max(1, target.phones));
+        h.posterior = static_cast<float>(posterior_of(target, sf, ef));
+        t->hits.push_back(std::move(h));
+      }
+    }
+    if (ps_set_search(ps_, lm_search.c_str()) < 0 && st.ok()) {
+      st = internal_error("pocketsphinx: cannot switch back to the language model");
+    }
+    std::stable_sort(t->hits.begin(), t->hits.end(), [](const TargetHit& a, const TargetHit& b) {
+      return a.start < b.start;
+    });
+    return st;
+  }
+
   ps_decoder_t* ps_;
   cmd_ln_t* config_;
+  std::vector<std::string> requested_;  // as last given to set_targets()
+  std::vector<Target> targets_;         // those the spotter searches for
+  std::set<std::string> warned_;        // words already named in a warning
 };
 
 // PocketSphinx keeps its logging in process globals: the callback, the log
@@ -148,7 +381,9 @@ Result<std::unique_ptr<Engine>> create_engine(const EngineOptions& options) {
     cmd_ln_free_r(config);
     return corrupt("pocketsphinx: cannot load the model in " + dir.string());
   }
-  return std::unique_ptr<Engine>(new SphinxEngine(ps, config));
+  auto engine = std::unique_ptr<Engine>(new SphinxEngine(ps, config));
+  if (!options.target_words.empty()) SF_RETURN_IF_ERROR(engine->set_targets(options.target_words));
+  return engine;
 }
 
 }  // namespace sf::asr::sphinx

@@ -1,0 +1,124 @@
+#include "search/fusion.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "search/normalize.h"
+
+namespace sf::search {
+namespace {
+
+// Weights of the logistic fusion, set by hand from bench/recall/run.py's
+// labelled candidates (voices rms and slt, clean and pink noise at 10 dB;
+// bench/RESULTS.md): the strongest wrong spotter-only candidates score
+// about -27 per phone, right ones of names and longer words -22 to -26.
+// The per-phone score is already length-normalized, so the length factor
+// is capped near 1: it only discounts short words.
+struct Weights {
+  double bias = -2.5;
+  double one_best = 4.0;        // a one-best match
+  double word_probability = 1.0;  // times the one-best words' lowest probability
+  double spot_floor = 40.0;     // spotter scores at or below -spot_floor count nothing
+  double spot = 0.13;           // per unit of score above -spot_floor
+  double spot_phones = 6.0;     // the spotter counts fully at this many phones
+  double posterior = 4.0;       // times the lattice posterior
+};
+constexpr Weights kW;
+
+bool overlaps(double a0, double a1, double b0, double b1) {
+  return std::min(a1, b1) - std::max(a0, b0) > 0;
+}
+
+}  // namespace
+
+std::string target_phrase(std::string_view query) {
+  std::string out;
+  for (const auto& t : tokenize(query)) out += (out.empty() ? "" : " ") + t;
+  return out;
+}
+
+std::vector<std::string> target_phrases(const Matcher& matcher) {
+  std::vector<std::string> out;
+  if (matcher.mode() != MatchMode::kExact) return out;
+  for (const auto& q : matcher.queries()) {
+    std::string p = target_phrase(q);
+    if (!p.empty() && std::find(out.begin(), out.end(), p) == out.end()) out.push_back(std::move(p));
+  }
+  return out;
+}
+
+float confidence(const Evidence& e) {
+  double z = kW.bias;
+  if (e.one_best) z += kW.one_best + kW.word_probability * std::clamp<double>(e.word_probability, 0, 1);
+  if (e.spotted) {
+    const double length = std::clamp(e.phones > 0 ? e.phones / kW.spot_phones : 1.0, 0.25, 1.25);
+    z += length * kW.spot * std::max(0.0, kW.spot_floor + std::min(0.0, static_cast<double>(e.spot_score)));
+  }
+  z += kW.posterior * std::clamp<double>(e.posterior, 0, 1);
+  return static_cast<float>(1.0 / (1.0 + std::exp(-z)));
+}
+
+std::vector<Match> fuse(int input, std::vector<Match> one_best, std::span<const asr::TargetHit> hits,
+                        std::span<const std::string> queries, double min_confidence) {
+  std::map<std::string, std::string> spelled;  // target phrase -> the query as given
+  for (const auto& q : queries) spelled.emplace(target_phrase(q), q);
+  std::vector<Match> out = std::move(one_best);
+  // How well a candidate's times are supported by a hit alone (no one-best
+  // match): the better hit gives them.
+  std::vector<double> best_hit(out.size(), 1e300);
+  for (const auto& h : hits) {
+    auto q = spelled.find(h.query);
+    if (q == spelled.end() || !std::isfinite(h.start) || !std::isfinite(h.end)) continue;
+    const double end = std::max(h.start, h.end);
+    // The hit's own strength, to choose between hits for a candidate's times.
+    const double strength = -(h.spotted ? h.spot_score : -1e3) - 100.0 * h.posterior;
+    Match* into = nullptr;
+    size_t index = 0;
+    for (size_t i = 0; i < out.size(); ++i) {
+      Match& m = out[i];
+      if (target_phrase(m.query) != h.query) continue;
+      if (overlaps(m.start, std::max(m.start, m.end) + 1e-3, h.start, end + 1e-3)) {
+        into = &m;
+        index = i;
+        break;
+      }
+    }
+    if (into == nullptr) {
+      Match m;
+      m.input = input;
+      m.query = q->second;
+      m.start = h.start;
+      m.end = end;
+      for (const auto& t : tokenize(q->second)) m.words.push_back(t);
+      out.push_back(std::move(m));
+      best_hit.push_back(1e300);
+      into = &out.back();
+      index = out.size() - 1;
+    }
+    Evidence& e = into->evidence;
+    if (h.spotted) {
+      e.spot_score = e.spotted ? std::max(e.spot_score, h.spot_score) : h.spot_score;
+      e.spotted = true;
+    }
+    e.posterior = std::max(e.posterior, h.posterior);
+    if (h.phones > 0) e.phones = h.phones;
+    if (!e.one_best && strength < best_hit[index]) {
+      best_hit[index] = strength;
+      into->start = h.start;
+      into->end = end;
+    }
+  }
+  std::vector<Match> kept;
+  for (auto& m : out) {
+    m.confidence = confidence(m.evidence);
+    if (m.confidence + 1e-6 >= min_confidence) kept.push_back(std::move(m));
+  }
+  std::stable_sort(kept.begin(), kept.end(), [](const Match& a, const Match& b) {
+    if (a.start != b.start) return a.start < b.start;
+    return a.end < b.end;
+  });
+  return kept;
+}
+
+}  // namespace sf::search

@@ -1,0 +1,58 @@
+// Targeted search: weighing the evidence for each place a target was heard
+// into one confidence.
+//
+// A supercut knows its target words before it listens, so besides matching
+// the one-best transcript (Matcher) the engine searches for the targets
+// themselves (asr::EngineOptions::target_words): a keyword spotter and the
+// word posteriors of the decoder's lattice report candidate places
+// (asr::TargetHit). fuse() joins a one-best match and the hits of the same
+// query at the same place into one candidate, and confidence() turns its
+// evidence into a probability that the query was really said there.
+//
+// All functions are pure and thread-safe.
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "asr/transcript.h"
+#include "search/matcher.h"
+
+namespace sf::search {
+
+// The default --min-confidence: on the degraded speech of
+// bench/recall/run.py it keeps precision >= 0.9 (bench/RESULTS.md).
+inline constexpr double kDefaultMinConfidence = 0.5;
+
+// The phrase an engine searches for `query`: its tokens (tokenize())
+// joined by one space; "" when it has none. Only exact-mode queries are
+// searched for (a prefix or a pattern names no words to listen for).
+std::string target_phrase(std::string_view query);
+
+// The target phrases of `matcher`'s queries (exact mode; otherwise none),
+// in query order, without duplicates.
+std::vector<std::string> target_phrases(const Matcher& matcher);
+
+// The probability, in [0, 1], that the query was said where `evidence`
+// puts it. Monotonic: more evidence never lowers it (a one-best match, a
+// higher spotter score, a higher posterior each raise it). A spotter score
+// counts for more the more phones the query has: short words are easily
+// heard in noise (the per-length threshold of the targeted search). A
+// one-best match alone scores above kDefaultMinConfidence.
+float confidence(const Evidence& evidence);
+
+// The candidates of one input: `one_best` (Matcher::find() on its words)
+// joined with `hits` (its transcript's targeted hits). A hit joins a match
+// or an earlier hit of the same query that overlaps it in time (their
+// evidence is combined: the better score of each kind); one that joins
+// nothing is a new candidate, its words the query's. The times of a
+// candidate are its one-best match's if it has one, else those of its
+// best-scoring hit. Hits of queries not in `queries` (the matcher's, as the
+// caller gave them) are ignored. Every candidate's confidence is set; those
+// below `min_confidence` are dropped. Sorted by (start, end).
+std::vector<Match> fuse(int input, std::vector<Match> one_best, std::span<const asr::TargetHit> hits,
+                        std::span<const std::string> queries, double min_confidence);
+
+}  // namespace sf::search

@@ -1,0 +1,101 @@
+"""End-to-end tests of targeted search: a supercut listens for its words,
+finds a name the recognizer's dictionary lacks, and on a degraded copy of a
+talk finds what it finds on the clean one. Short talks (a few seconds)."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+from e2e_lib import run
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "scripts"))
+import degrade  # noqa: E402
+
+
+def say(text, path, voice="slt"):
+    subprocess.run(["flite", "-voice", voice, "-t", text, "-o", path], check=True)
+
+
+class TargetedSearch(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="sf-e2e-targeted-")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def cut(self, path, words, *extra, codes=(0, 4)):
+        rep = os.path.join(self.dir, "r.json")
+        args = ["supercut", "-i", path, "--dry-run", "--no-library", "--targeted", "--report", rep]
+        for w in words:
+            args += ["-w", w]
+        p = run(args + list(extra))
+        self.assertIn(p.returncode, codes, p.stderr)
+        if p.returncode != 0 and not os.path.exists(rep):
+            return None, p
+        with open(rep) as f:
+            return json.load(f), p
+
+    def found(self, report):
+        return sorted(m["query"] for c in report["clips"] for m in c["matches"])
+
+    def test_an_out_of_dictionary_name_is_found(self):
+        path = os.path.join(self.dir, "name.wav")
+        say("Doctor Okonkwo spoke to the council.", path)
+        report, p = self.cut(path, ["okonkwo", "council"])
+        self.assertTrue(report["targeted"])
+        self.assertIn("okonkwo", self.found(report), p.stdout)
+        m = [m for c in report["clips"] for m in c["matches"] if m["query"] == "okonkwo"][0]
+        self.assertFalse(m["evidence"]["one_best"])  # the one-best transcript cannot have it
+        self.assertTrue(m["evidence"]["spotted"])
+        self.assertGreaterEqual(m["confidence"], report["min_confidence"])
+
+    def test_a_word_that_cannot_be_pronounced_is_named(self):
+        path = os.path.join(self.dir, "x.wav")
+        say("The council met today.", path)
+        _, p = self.cut(path, ["council", "qx9z"])
+        self.assertIn("qx9z", p.stderr)
+
+    def degraded(self):
+        clean = os.path.join(self.dir, "clean.wav")
+        say("The budget was approved by the council. Teachers say the budget helps.", clean, "rms")
+        noisy = os.path.join(self.dir, "noisy.wav")
+        degrade.write_wav(noisy, degrade.degrade(degrade.read_wav(clean), noise="pink", snr=20, seed=1))
+        words = ["budget", "council", "teachers"]
+        want, _ = self.cut(clean, words)
+        got, p = self.cut(noisy, words)
+        self.assertEqual(self.found(want), ["budget", "budget", "council", "teachers"])
+        return want, got, p
+
+    def test_degraded_talk_finds_no_wrong_words(self):
+        want, got, p = self.degraded()
+        found = self.found(got)
+        for q in set(found):
+            self.assertLessEqual(found.count(q), self.found(want).count(q), p.stdout)
+        self.assertGreaterEqual(len(found), 3, p.stdout)
+
+    # Not reached yet: at 20 dB pink noise "council" scores below the
+    # default threshold (bench/RESULTS.md).
+    @unittest.expectedFailure
+    def test_degraded_talk_finds_what_the_clean_one_finds(self):
+        want, got, p = self.degraded()
+        self.assertEqual(self.found(got), self.found(want), p.stdout)
+
+    def test_every_clip_carries_confidence_and_evidence(self):
+        path = os.path.join(self.dir, "c.wav")
+        say("The council met today.", path)
+        report, p = self.cut(path, ["council"])
+        self.assertTrue(p.stdout.strip())
+        for c in report["clips"]:
+            self.assertIn("confidence", c)
+            for m in c["matches"]:
+                self.assertIn("evidence", m)
+        _, p = self.cut(path, ["council"], "--min-confidence", "1.01", codes=(2,))
+        self.assertIn("--min-confidence", p.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,161 @@
+#include "search/fusion.h"
+
+#include <gtest/gtest.h>
+
+#include "asr/sphinx/letter_to_sound.h"
+
+namespace sf::search {
+namespace {
+
+asr::TargetHit spotted(const std::string& q, double t0, double t1, float score, int phones, float post = 0) {
+  asr::TargetHit h;
+  h.query = q;
+  h.start = t0;
+  h.end = t1;
+  h.spotted = true;
+  h.spot_score = score;
+  h.phones = phones;
+  h.posterior = post;
+  return h;
+}
+
+Match one_best(const std::string& q, double t0, double t1, float p = 0.9f) {
+  Match m;
+  m.query = q;
+  m.start = t0;
+  m.end = t1;
+  m.words = {q};
+  m.evidence.one_best = true;
+  m.evidence.word_probability = p;
+  return m;
+}
+
+TEST(FusionTest, TargetPhraseIsTheNormalizedTokens) {
+  EXPECT_EQ(target_phrase("Well-Known"), "well known");
+  EXPECT_EQ(target_phrase("  Europe, "), "europe");
+  EXPECT_EQ(target_phrase("?!"), "");
+  auto m = Matcher::create({"Budget", "budget", "the council"}, MatchMode::kExact);
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(target_phrases(*m), (std::vector<std::string>{"budget", "the council"}));
+  auto p = Matcher::create({"budget"}, MatchMode::kPrefix);
+  ASSERT_TRUE(p.ok());
+  EXPECT_TRUE(target_phrases(*p).empty());  // a prefix names no words to listen for
+}
+
+TEST(FusionTest, ConfidenceIsMonotonicInEveryKindOfEvidence) {
+  Evidence none;
+  Evidence e;
+  e.spotted = true;
+  e.phones = 6;
+  float last = confidence(none);
+  for (float s = -60; s <= 0; s += 5) {
+    e.spot_score = s;
+    const float c = confidence(e);
+    EXPECT_GE(c, last) << s;
+    last = c;
+  }
+  for (float p = 0; p <= 1.0f; p += 0.1f) {
+    e.posterior = p;
+    const float c = confidence(e);
+    EXPECT_GE(c, last) << p;
+    last = c;
+  }
+  e.one_best = true;
+  EXPECT_GE(confidence(e), last);
+  for (float c : {confidence(none), confidence(e)}) {
+    EXPECT_GE(c, 0.0f);
+    EXPECT_LE(c, 1.0f);
+  }
+}
+
+TEST(FusionTest, OneBestAloneIsAboveTheDefaultThresholdAndNothingIsBelowIt) {
+  Evidence e;
+  e.one_best = true;
+  e.word_probability = 0;
+  EXPECT_GT(confidence(e), kDefaultMinConfidence);
+  EXPECT_LT(confidence(Evidence{}), kDefaultMinConfidence);
+}
+
+TEST(FusionTest, ThresholdDependsOnLengthInPhones) {
+  // The same per-phone spotter score counts for more on a longer word: a
+  // short word is easily imitated by noise.
+  Evidence shorter, longer;
+  shorter.spotted = longer.spotted = true;
+  shorter.spot_score = longer.spot_score = -15;
+  shorter.phones = 3;
+  longer.phones = 9;
+  EXPECT_LT(confidence(shorter), confidence(longer));
+}
+
+TEST(FusionTest, HitJoinsTheOneBestMatchAtTheSamePlace) {
+  const std::vector<std::string> queries = {"Budget"};
+  std::vector<Match> m = {one_best("Budget", 1.0, 1.5)};
+  std::vector<asr::TargetHit> hits = {spotted("budget", 1.1, 1.6, -10, 6, 0.8f)};
+  auto out = fuse(0, m, hits, queries, 0.0);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_DOUBLE_EQ(out[0].start, 1.0);  // the one-best times
+  EXPECT_TRUE(out[0].evidence.one_best);
+  EXPECT_TRUE(out[0].evidence.spotted);
+  EXPECT_FLOAT_EQ(out[0].evidence.posterior, 0.8f);
+  EXPECT_EQ(out[0].query, "Budget");
+  EXPECT_GT(out[0].confidence, confidence(m[0].evidence));
+}
+
+TEST(FusionTest, HitAloneIsANewCandidateFilteredByConfidence) {
+  const std::vector<std::string> queries = {"Europe", "the council"};
+  std::vector<asr::TargetHit> hits = {
+      spotted("europe", 2.0, 2.4, -5, 5, 0.9f),      // strong: kept
+      spotted("europe", 7.0, 7.3, -55, 5),           // noise: dropped
+      spotted("the council", 4.0, 4.8, -8, 8, 0.5f),  // a phrase is searched as a phrase
+      spotted("zebra", 5.0, 5.5, -1, 5, 1.0f),        // not a query: ignored
+  };
+  auto all = fuse(3, {}, hits, queries, 0.0);
+  EXPECT_EQ(all.size(), 3u);
+  auto kept = fuse(3, {}, hits, queries, kDefaultMinConfidence);
+  ASSERT_EQ(kept.size(), 2u);
+  EXPECT_EQ(kept[0].query, "Europe");
+  EXPECT_EQ(kept[0].input, 3);
+  EXPECT_EQ(kept[0].words, (std::vector<std::string>{"europe"}));
+  EXPECT_EQ(kept[1].query, "the council");
+  EXPECT_EQ(kept[1].words, (std::vector<std::string>{"the", "council"}));
+  EXPECT_FALSE(kept[1].evidence.one_best);
+}
+
+TEST(FusionTest, OverlappingHitsOfOneQueryAreOneCandidateWithTheBestTimes) {
+  const std::vector<std::string> queries = {"europe"};
+  std::vector<asr::TargetHit> hits = {spotted("europe", 2.0, 2.5, -30, 5), spotted("europe", 2.1, 2.4, -4, 5),
+                                      asr::TargetHit{"europe", 2.05, 2.45, 5, false, 0, 0.7f}};
+  auto out = fuse(0, {}, hits, queries, 0.0);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_FLOAT_EQ(out[0].evidence.spot_score, -4);
+  EXPECT_FLOAT_EQ(out[0].evidence.posterior, 0.7f);
+  EXPECT_DOUBLE_EQ(out[0].start, 2.1);  // the best-scoring spotter hit gives the times
+}
+
+TEST(FusionTest, DifferentQueriesAtOnePlaceStaySeparate) {
+  const std::vector<std::string> queries = {"budget", "budgets"};
+  std::vector<Match> m = {one_best("budget", 1.0, 1.5)};
+  std::vector<asr::TargetHit> hits = {spotted("budgets", 1.0, 1.6, -20, 7)};
+  auto out = fuse(0, m, hits, queries, 0.0);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_FALSE(out[0].evidence.spotted && out[1].evidence.spotted && out[0].query == out[1].query);
+}
+
+TEST(LetterToSoundTest, MapsFlitePhonesToTheModel) {
+  EXPECT_EQ(asr::sphinx::map_flite_phone("ax0"), "AH");
+  EXPECT_EQ(asr::sphinx::map_flite_phone("axr"), "ER");
+  EXPECT_EQ(asr::sphinx::map_flite_phone("hh"), "HH");
+  EXPECT_EQ(asr::sphinx::map_flite_phone("ey1"), "EY");
+  EXPECT_FALSE(asr::sphinx::map_flite_phone("pau"));
+  EXPECT_FALSE(asr::sphinx::map_flite_phone("xx"));
+  EXPECT_FALSE(asr::sphinx::letter_to_sound("r2d2"));
+  EXPECT_FALSE(asr::sphinx::letter_to_sound(""));
+#if SF_HAVE_FLITE_LTS
+  auto p = asr::sphinx::letter_to_sound("okonkwo");
+  ASSERT_TRUE(p);
+  EXPECT_NE(p->find('K'), std::string::npos) << *p;
+#endif
+}
+
+}  // namespace
+}  // namespace sf::search
