@@ -145,7 +145,8 @@ int run_import_cmd(ImportFlags f) {
     Status s = import::watch_and_import(
         f.req, wo, [&](const import::ImportReport& r) { (void)finish(r); }, progress);
     if (!s.ok()) return fail(s);
-    return kExitOk;
+    // Watching ends only when asked to stop: the usual exit of a stop.
+    return cancel_requested() ? kExitCancelled : kExitOk;
   }
   auto r = import::run_import(f.req, progress);
   if (!r.ok()) return fail(r.status());
