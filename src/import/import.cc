@@ -446,6 +446,14 @@ Result<ImportReport> run_import(const ImportRequest& r, const ImportProgressFn& 
   ImportReport report;
   report.project = project.string();
   std::vector<Source> sources;
+  // A source that cannot be read: reported, nothing made of it.
+  auto unreadable = [&report](const Candidate& c, const Status& why) {
+    FileResult fr;
+    fr.source = c.path;
+    fr.name = c.name;
+    fr.error = why.message();
+    report.files.push_back(std::move(fr));
+  };
   for (const Candidate& c : candidates) {
     if (stop_requested(r.cancel)) break;
     if (r.skip && r.skip(c.path)) continue;
@@ -462,11 +470,7 @@ Result<ImportReport> run_import(const ImportRequest& r, const ImportProgressFn& 
         ++report.not_media;
         SF_LOG_DEBUG("import: {} is not media", c.path);
       } else {
-        FileResult fr;
-        fr.source = c.path;
-        fr.name = c.name;
-        fr.error = info.status().message();
-        report.files.push_back(fr);
+        unreadable(c, info.status());
       }
       continue;
     }
@@ -484,11 +488,7 @@ Result<ImportReport> run_import(const ImportRequest& r, const ImportProgressFn& 
     } else {
       auto fp = store::fingerprint_file(s.path, s.info.duration);
       if (!fp.ok()) {
-        FileResult fr;
-        fr.source = c.path;
-        fr.name = c.name;
-        fr.error = fp.status().message();
-        report.files.push_back(fr);
+        unreadable(c, fp.status());
         continue;
       }
       s.fp = *fp;

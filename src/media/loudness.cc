@@ -824,10 +824,12 @@ Result<NormalizeResult> normalize_loudness(const std::string& source, const std:
                                            const NormalizeOptions& options) {
   NormalizeResult result;
   std::vector<int> audio;
+  std::vector<AVCodecID> source_codecs;
   {
     SF_ASSIGN_OR_RETURN(auto fmt, open_input(source));
     audio = audio_streams(fmt.get());
     if (audio.empty()) return Status(Code::kBadMedia, source + ": has no audio stream");
+    for (int i : audio) source_codecs.push_back(fmt->streams[i]->codecpar->codec_id);
   }
   SF_ASSIGN_OR_RETURN(auto before, measure_streams(source, audio, {}, options.cancel));
 
@@ -838,12 +840,11 @@ Result<NormalizeResult> normalize_loudness(const std::string& source, const std:
   std::vector<Simulation> plan(audio.size());
   std::vector<const AVCodec*> encoders(audio.size(), nullptr);
   {
-    SF_ASSIGN_OR_RETURN(auto fmt, open_input(source));
     for (size_t k = 0; k < audio.size(); ++k) {
       NormalizedStream ns;
       ns.index = audio[k];
       ns.before = before[k];
-      const AVCodecID src_codec = fmt->streams[audio[k]]->codecpar->codec_id;
+      const AVCodecID src_codec = source_codecs[k];
       ns.codec = avcodec_get_name(src_codec);
       if (!before[k].measurable()) {
         ns.note = before[k].duration < 0.4 ? "too short to measure" : "silent";
