@@ -157,13 +157,15 @@ class SecondSignal(Workdir):
     def test_second_signal_during_render_leaves_nothing(self):
         out = self.path("out.mp4")
         proc = self.start_render(out)
-        # Two different signals never merge into one, so the second is
-        # always seen as the second, however fast the first stop is.
+        # Two different signals never merge into one, so one of them is
+        # always seen as the second, however fast the first stop is. Which
+        # one is not fixed: each may be taken by a different thread at the
+        # same moment, and the one that comes second ends the process.
         proc.send_signal(signal.SIGINT)
         proc.send_signal(signal.SIGTERM)
         proc.stderr.read()
         rc = proc.wait(timeout=60)
-        self.assertIn(rc, (130, -signal.SIGTERM))
+        self.assertIn(rc, (130, -signal.SIGINT, -signal.SIGTERM))
         self.assertFalse(os.path.exists(out))
         self.assertEqual(self.partials(), [])
 
