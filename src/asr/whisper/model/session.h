@@ -1,4 +1,6 @@
-// Per-thread inference state over a shared Whisper Model (CPU backend).
+// Per-thread inference state over a shared Whisper Model: the interface
+// every compute backend implements (backend.h; the CPU one is
+// cpu/cpu_session.h, the CUDA one a plugin, cuda/plugin_abi.h).
 //
 // A Session owns everything that changes while running the model: the
 // encoder outputs of the last encode() call, each decoder layer's cross-
@@ -13,7 +15,8 @@
 //   SF_RETURN_IF_ERROR(s->decode({&it, 1}, &logits));    // n_vocab floats
 //   ... append the chosen token: {.tokens = {tok}, .n_past = prompt.size()}
 //
-// Precision: everything is computed in f32. Models stored in F16 also keep
+// Precision: SessionOptions::compute_type (backend.h). With f32 everything
+// is computed in f32. Models stored in F16 also keep
 // the cross-attention keys/values in half precision (as whisper.cpp does):
 // decoding is bound by memory bandwidth, and this halves the bytes read per
 // token, at a logit error of about the f16 rounding (measured 6e-6 relative
@@ -30,8 +33,10 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
+#include "asr/whisper/backend.h"
 #include "asr/whisper/model/model.h"
 #include "core/status.h"
 
@@ -43,6 +48,10 @@ struct SessionOptions {
   // Number of KV-cache slots (independent decoder sequences). 0 means
   // max_batch. Beam search needs batch * beam_size slots.
   int kv_slots = 0;
+  // Which backend: auto = CUDA where usable, else the CPU (backend.h).
+  Device device{};
+  // auto = the fastest type the device does well (backend.h).
+  ComputeType compute_type = ComputeType::kAuto;
 };
 
 // One decoder sequence's step in a decode() call.
@@ -59,16 +68,26 @@ struct DecodeItem {
 
 class Session {
  public:
-  // Errors: kInvalidArgument for a null model or options out of range.
+  // Makes a session on the backend options.device / compute_type resolve
+  // to (resolve_device, resolve_cpu_compute_type). Weights in the backend's
+  // format are prepared once per model and device and shared by every
+  // session on them. Errors: kInvalidArgument for a null model or options
+  // out of range; kUnavailable when the device asked for cannot run (the
+  // message says why); kResourceExhausted when the device is out of memory.
   static Result<std::unique_ptr<Session>> create(std::shared_ptr<const Model> model,
                                                  const SessionOptions& options);
-  ~Session();
+  virtual ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
   const Model& model() const { return *model_; }
+  // The options as resolved: device and compute_type are the ones running
+  // (never auto), kv_slots is never 0.
   const SessionOptions& options() const { return options_; }
-  int kv_slots() const;
+  int kv_slots() const { return options_.kv_slots; }
+  // When compute_type was changed from the one asked for: why (e.g. the CPU
+  // lacks AVX-512 BF16). Empty otherwise.
+  const std::string& fallback_reason() const { return fallback_reason_; }
 
   // Runs the encoder on `batch` windows. `mel` holds batch x n_mels x
   // (2 * n_audio_ctx) floats, row-major: for every real model 2 * 1500 =
@@ -77,15 +96,15 @@ class Session {
   // Invalidates previous encoder outputs (the KV slots are kept but refer to
   // the new windows). Errors: kInvalidArgument for a size mismatch or batch
   // outside 1..max_batch.
-  Status encode(std::span<const float> mel, int batch);
+  virtual Status encode(std::span<const float> mel, int batch) = 0;
 
   // Number of windows of the last encode() (0 before the first).
-  int encoded_batch() const;
+  virtual int encoded_batch() const = 0;
 
   // The encoder output of window b of the last encode():
   // n_audio_ctx x n_audio_state floats, row-major. Valid until the next
   // encode(). REQUIRES: 0 <= b < encoded_batch().
-  const float* encoder_output(int b) const;
+  virtual const float* encoder_output(int b) const = 0;
 
   // Runs the decoder on all items together (their tokens are batched into
   // shared GEMMs). For each item, appends its tokens to its slot's cache
@@ -97,36 +116,39 @@ class Session {
   // Two items must not use the same slot. Errors: kInvalidArgument for a bad
   // batch index / slot / token id, empty tokens, or n_past + tokens past
   // n_text_ctx; kInvalidArgument if called before encode().
-  Status decode(std::span<const DecodeItem> items, std::vector<float>* logits,
-                bool all_logits = false);
+  virtual Status decode(std::span<const DecodeItem> items, std::vector<float>* logits,
+                        bool all_logits = false) = 0;
 
   // Copies the first n cached positions of slot src into slot dst (beam
   // search: a child sequence continues its parent's cache).
-  void copy_kv(int src_slot, int dst_slot, int n);
+  virtual void copy_kv(int src_slot, int dst_slot, int n) = 0;
   // Forgets a slot's cache (a new sequence will start at n_past 0). Not
   // required before reuse: n_past = 0 already ignores old content.
-  void reset_kv(int slot);
+  virtual void reset_kv(int slot) = 0;
 
   // Selects the cross-attention heads to record during decode(); an empty
   // list (the default) records nothing. Typically model().alignment_heads().
   // Errors: kInvalidArgument for a head out of range.
-  Status set_collect_cross_attention(std::vector<AlignmentHead> heads);
+  virtual Status set_collect_cross_attention(std::vector<AlignmentHead> heads) = 0;
 
   // After a decode() with collection enabled: the cross-attention
   // probabilities (after softmax) of item `item` of that call, laid out as
   // heads x tokens x n_audio_ctx (heads in the order given to
   // set_collect_cross_attention, tokens = that item's tokens). Empty span
   // when collection is off. Valid until the next decode().
-  std::span<const float> cross_attention(int item) const;
+  virtual std::span<const float> cross_attention(int item) const = 0;
 
- private:
-  struct State;
-  Session(std::shared_ptr<const Model> model, const SessionOptions& options,
-          std::unique_ptr<State> state);
+ protected:
+  Session(std::shared_ptr<const Model> model, const SessionOptions& options, std::string fallback_reason)
+      : model_(std::move(model)), options_(options), fallback_reason_(std::move(fallback_reason)) {}
 
   std::shared_ptr<const Model> model_;
   SessionOptions options_;
-  std::unique_ptr<State> state_;
+  std::string fallback_reason_;
 };
+
+// Checks the backend-independent options (threads, max_batch, kv_slots)
+// and fills kv_slots. Errors: kInvalidArgument naming the option.
+Result<SessionOptions> validate_session_options(const Model* model, const SessionOptions& options);
 
 }  // namespace sf::asr::whisper

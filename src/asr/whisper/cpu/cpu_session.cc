@@ -1,0 +1,534 @@
+#include "asr/whisper/cpu/cpu_session.h"
+
+#include "asr/whisper/cpu/kernels.h"
+#include "asr/whisper/cpu/parallel.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string>
+
+namespace sf::asr::whisper {
+
+namespace {
+
+size_t sz(long v) { return static_cast<size_t>(v); }
+
+// C[M,N] = alpha * A[M,K] * B[N,K]^T + beta * C (PyTorch's Linear layout
+// for B).
+void gemm_nt(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc,
+             float alpha = 1.0f, float beta = 0.0f) {
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+// C[M,N] = A[M,K] * B[K,N].
+void gemm_nn(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc) {
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
+}
+
+// y[rows, out] = x[rows, in] * W^T + b. Seeding y with the bias lets the
+// GEMM add it for free (beta = 1).
+void linear(const float* x, int rows, int in, const float* w, const float* b, int out, float* y) {
+  if (b != nullptr) {
+    for (int r = 0; r < rows; ++r) std::memcpy(y + sz(r) * sz(out), b, sz(out) * sizeof(float));
+  }
+  gemm_nt(rows, out, in, x, in, w, in, y, out, 1.0f, b != nullptr ? 1.0f : 0.0f);
+}
+
+// x += h * W^T + b (the residual branch of a block).
+void linear_residual(const float* h, int rows, int in, const float* w, const float* b, int out, float* x) {
+  for (int r = 0; r < rows; ++r) {
+    float* row = x + sz(r) * sz(out);
+    for (int i = 0; i < out; ++i) row[i] += b[i];
+  }
+  gemm_nt(rows, out, in, h, in, w, in, x, out, 1.0f, 1.0f);
+}
+
+}  // namespace
+
+struct CpuSession::State {
+  explicit State(int threads) : pool(threads) {}
+  cpu::ThreadPool pool;
+
+  // Element-wise work split over the pool (never while BLAS runs).
+  void gelu(float* p, size_t n) {
+    pool.parallel_for(n, [p](size_t b, size_t e) { cpu::gelu(p + b, e - b); }, 1 << 14);
+  }
+  void layer_norm(const float* in, float* y, int rows, int d, const float* w, const float* b) {
+    pool.parallel_for(
+        sz(rows),
+        [=](size_t r0, size_t r1) {
+          cpu::layer_norm(in + r0 * sz(d), y + r0 * sz(d), static_cast<int>(r1 - r0), d, w, b);
+        },
+        16);
+  }
+  // A decoder projection y = x W^T + b (or x += x' W^T + b with residual).
+  // Few rows: our streaming kernels (over the F16 copy of W where there is
+  // one: memory-bound, so half the bytes is what counts), split by output
+  // column over the pool; many rows: the f32 GEMM.
+  void proj(const float* in, int rows, int width, const float* w, const uint16_t* wh, const float* b, int out, float* y,
+            bool residual) {
+    if (rows > kStreamRowsMax || !cpu::fast_f16()) {
+      if (residual) {
+        linear_residual(in, rows, width, w, b, out, y);
+      } else {
+        linear(in, rows, width, w, b, out, y);
+      }
+      return;
+    }
+    for (int r = 0; r < rows && b != nullptr; ++r) {
+      float* row = y + sz(r) * sz(out);
+      if (residual) {
+        for (int i = 0; i < out; ++i) row[i] += b[i];
+      } else {
+        std::memcpy(row, b, sz(out) * sizeof(float));
+      }
+    }
+    const bool accumulate = residual || b != nullptr;
+    pool.parallel_for(
+        sz(out),
+        [=](size_t n0, size_t n1) {
+          if (wh != nullptr) {
+            cpu::gemm_f16(in, rows, width, wh, static_cast<int>(n0), static_cast<int>(n1), y, sz(out), accumulate);
+          } else {
+            cpu::gemm_f32(in, rows, width, w, static_cast<int>(n0), static_cast<int>(n1), y, sz(out), accumulate);
+          }
+        },
+        256);
+  }
+  static constexpr int kStreamRowsMax = 16;
+
+  void softmax_rows(float* p, int rows, int n, size_t stride) {
+    pool.parallel_for(
+        sz(rows), [=](size_t r0, size_t r1) { cpu::softmax_rows(p + r0 * stride, static_cast<int>(r1 - r0), n, stride); },
+        std::max<size_t>(1, (1 << 14) / sz(std::max(n, 1))));
+  }
+
+  // Encoder.
+  int batch = 0;
+  std::vector<float> enc_out;   // max_batch x T x d
+  std::vector<float> cross_kv;  // layer x max_batch x {K, V} x T x d
+  std::vector<float> col;       // im2col scratch
+  std::vector<float> x, h, q, k, v, attn, scores, mlp;
+
+  // Decoder.
+  std::vector<std::vector<float>> kv;  // per slot: layer x {K, V} x n_text_ctx x d (lazy)
+  std::vector<float> dx, dh, dq, dk, dv, dattn, dscores, dmlp, dlogits_in;
+  std::vector<AlignmentHead> collect;
+  std::vector<std::vector<float>> collected;  // per item of the last decode
+
+  // F16 models keep the cross-attention keys/values in half precision too
+  // (half the bytes read per decoded token); cross_kv16 then replaces
+  // cross_kv, same layout.
+  bool half_kv = false;
+  std::vector<uint16_t> cross_kv16;
+  std::vector<float> kv_scratch;  // one layer's K and V in f32 (GEMM path)
+
+  uint16_t* cross16(const HParams& hp, int layer, int b, int which) {
+    const size_t td = sz(hp.n_audio_ctx) * sz(hp.n_text_state);
+    return cross_kv16.data() + ((sz(layer) * static_cast<size_t>(enc_out.size() / td) + sz(b)) * 2 + sz(which)) * td;
+  }
+
+  float* cross(const HParams& hp, int layer, int b, int which) {
+    const size_t td = sz(hp.n_audio_ctx) * sz(hp.n_text_state);
+    return cross_kv.data() + ((sz(layer) * static_cast<size_t>(enc_out.size() / td) + sz(b)) * 2 + sz(which)) * td;
+  }
+};
+
+CpuSession::CpuSession(std::shared_ptr<const Model> model, const SessionOptions& options, std::string fallback,
+                       std::unique_ptr<State> state)
+    : Session(std::move(model), options, std::move(fallback)), state_(std::move(state)) {}
+CpuSession::~CpuSession() = default;
+
+Result<std::unique_ptr<Session>> create_cpu_session(std::shared_ptr<const Model> model,
+                                                    const SessionOptions& options) {
+  SF_ASSIGN_OR_RETURN(SessionOptions opts, validate_session_options(model.get(), options));
+  std::string fallback;
+  opts.device = Device{.kind = Device::Kind::kCpu};
+  opts.compute_type =
+      resolve_cpu_compute_type(options.compute_type, model->stored_type() == WeightType::kF16, &fallback);
+  auto state = std::make_unique<CpuSession::State>(opts.threads);
+  const HParams& hp = model->hparams();
+  const size_t td = sz(hp.n_audio_ctx) * sz(hp.n_audio_state);
+  state->enc_out.assign(sz(opts.max_batch) * td, 0.0f);
+  state->half_kv = model->weights().tok_emb_h != nullptr && cpu::fast_f16();
+  if (state->half_kv) {
+    state->cross_kv16.assign(sz(hp.n_text_layer) * sz(opts.max_batch) * 2 * td, 0);
+  } else {
+    state->cross_kv.assign(sz(hp.n_text_layer) * sz(opts.max_batch) * 2 * td, 0.0f);
+  }
+  state->kv.resize(sz(opts.kv_slots));
+  return std::unique_ptr<Session>(new CpuSession(std::move(model), opts, std::move(fallback), std::move(state)));
+}
+
+int CpuSession::encoded_batch() const { return state_->batch; }
+
+const float* CpuSession::encoder_output(int b) const {
+  const HParams& hp = model_->hparams();
+  return state_->enc_out.data() + sz(b) * sz(hp.n_audio_ctx) * sz(hp.n_audio_state);
+}
+
+Status CpuSession::encode(std::span<const float> mel, int batch) {
+  const HParams& hp = model_->hparams();
+  const Weights& w = model_->weights();
+  if (batch < 1 || batch > options_.max_batch) {
+    return invalid_argument("whisper encode: batch " + std::to_string(batch) + " outside 1.." +
+                            std::to_string(options_.max_batch));
+  }
+  const int n_frames = 2 * hp.n_audio_ctx;
+  const size_t per_window = sz(hp.n_mels) * sz(n_frames);
+  if (mel.size() != per_window * sz(batch)) {
+    return invalid_argument("whisper encode: expected " + std::to_string(per_window * sz(batch)) + " mel values (" +
+                            std::to_string(batch) + " x " + std::to_string(hp.n_mels) + " x " + std::to_string(n_frames) +
+                            "), got " + std::to_string(mel.size()));
+  }
+  openblas_set_num_threads(options_.threads);
+  State& s = *state_;
+  const int d = hp.n_audio_state;
+  const int T = hp.n_audio_ctx;
+  const int nh = hp.n_audio_head;
+  const int dh = d / nh;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
+  const size_t td = sz(T) * sz(d);
+  s.col.resize(std::max(sz(n_frames) * sz(hp.n_mels) * 3, sz(T) * sz(d) * 3));
+  s.x.resize(sz(n_frames) * sz(d));
+  s.h.resize(td);
+  s.q.resize(td);
+  s.k.resize(td);
+  s.v.resize(td);
+  s.attn.resize(td);
+  s.scores.resize(sz(T) * sz(T));
+  s.mlp.resize(td * 4);
+
+  for (int b = 0; b < batch; ++b) {
+    const float* m = mel.data() + sz(b) * per_window;
+    // conv1 (k=3, pad 1) as im2col + GEMM, output time-major [frames, d].
+    const int c1 = hp.n_mels * 3;
+    for (int t = 0; t < n_frames; ++t) {
+      float* row = s.col.data() + sz(t) * sz(c1);
+      for (int c = 0; c < hp.n_mels; ++c) {
+        const float* src = m + sz(c) * sz(n_frames);
+        for (int k = 0; k < 3; ++k) {
+          const int tt = t + k - 1;
+          row[c * 3 + k] = (tt >= 0 && tt < n_frames) ? src[tt] : 0.0f;
+        }
+      }
+    }
+    linear(s.col.data(), n_frames, c1, w.conv1_w, w.conv1_b, d, s.x.data());
+    s.gelu(s.x.data(), sz(n_frames) * sz(d));
+    // conv2 (k=3, stride 2, pad 1).
+    const int c2 = d * 3;
+    for (int t = 0; t < T; ++t) {
+      float* row = s.col.data() + sz(t) * sz(c2);
+      for (int k = 0; k < 3; ++k) {
+        const int tt = 2 * t + k - 1;
+        const float* src = s.x.data() + sz(tt) * sz(d);
+        const bool inside = tt >= 0 && tt < n_frames;
+        for (int c = 0; c < d; ++c) row[c * 3 + k] = inside ? src[c] : 0.0f;
+      }
+    }
+    float* x = s.enc_out.data() + sz(b) * td;
+    linear(s.col.data(), T, c2, w.conv2_w, w.conv2_b, d, x);
+    s.gelu(x, td);
+    for (size_t i = 0; i < td; ++i) x[i] += w.enc_pos[i];
+
+    for (const EncoderLayerWeights& L : w.enc) {
+      s.layer_norm(x, s.h.data(), T, d, L.attn_ln_w, L.attn_ln_b);
+      linear(s.h.data(), T, d, L.q_w, L.q_b, d, s.q.data());
+      linear(s.h.data(), T, d, L.k_w, nullptr, d, s.k.data());
+      linear(s.h.data(), T, d, L.v_w, L.v_b, d, s.v.data());
+      for (int hd = 0; hd < nh; ++hd) {
+        const int off = hd * dh;
+        gemm_nt(T, T, dh, s.q.data() + off, d, s.k.data() + off, d, s.scores.data(), T, scale);
+        s.softmax_rows(s.scores.data(), T, T, sz(T));
+        gemm_nn(T, dh, T, s.scores.data(), T, s.v.data() + off, d, s.attn.data() + off, d);
+      }
+      linear_residual(s.attn.data(), T, d, L.o_w, L.o_b, d, x);
+      s.layer_norm(x, s.h.data(), T, d, L.mlp_ln_w, L.mlp_ln_b);
+      linear(s.h.data(), T, d, L.fc1_w, L.fc1_b, 4 * d, s.mlp.data());
+      s.gelu(s.mlp.data(), td * 4);
+      linear_residual(s.mlp.data(), T, 4 * d, L.fc2_w, L.fc2_b, d, x);
+    }
+    s.layer_norm(x, x, T, d, w.enc_ln_w, w.enc_ln_b);
+  }
+  s.batch = batch;
+
+  // Cross-attention keys/values depend only on the encoder output: compute
+  // them once per window instead of once per decoded token.
+  for (int l = 0; l < hp.n_text_layer; ++l) {
+    const DecoderLayerWeights& L = w.dec[sz(l)];
+    for (int b = 0; b < batch; ++b) {
+      const float* e = s.enc_out.data() + sz(b) * td;
+      if (s.half_kv) {
+        s.kv_scratch.resize(2 * td);
+        linear(e, T, d, L.cross_k_w, nullptr, d, s.kv_scratch.data());
+        linear(e, T, d, L.cross_v_w, L.cross_v_b, d, s.kv_scratch.data() + td);
+        cpu::floats_to_half(s.kv_scratch.data(), s.cross16(hp, l, b, 0), td);
+        cpu::floats_to_half(s.kv_scratch.data() + td, s.cross16(hp, l, b, 1), td);
+      } else {
+        linear(e, T, d, L.cross_k_w, nullptr, d, s.cross(hp, l, b, 0));
+        linear(e, T, d, L.cross_v_w, L.cross_v_b, d, s.cross(hp, l, b, 1));
+      }
+    }
+  }
+  return {};
+}
+
+namespace {
+constexpr int kFewRows = 8;  // decode: per-item query rows handled without GEMM
+}  // namespace
+
+Status CpuSession::decode(std::span<const DecodeItem> items, std::vector<float>* logits, bool all_logits) {
+  const HParams& hp = model_->hparams();
+  const Weights& w = model_->weights();
+  State& s = *state_;
+  if (s.batch == 0) return invalid_argument("whisper decode: called before encode()");
+  if (items.empty()) return invalid_argument("whisper decode: no items");
+  if (logits == nullptr) return invalid_argument("whisper decode: no logits output");
+  int rows = 0;
+  std::vector<int> row_start(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    const DecodeItem& it = items[i];
+    const std::string where = "whisper decode: item " + std::to_string(i) + ": ";
+    if (it.batch_index < 0 || it.batch_index >= s.batch) {
+      return invalid_argument(where + "batch index " + std::to_string(it.batch_index) + " outside 0.." +
+                              std::to_string(s.batch - 1));
+    }
+    if (it.slot < 0 || it.slot >= options_.kv_slots) {
+      return invalid_argument(where + "slot " + std::to_string(it.slot) + " outside 0.." +
+                              std::to_string(options_.kv_slots - 1));
+    }
+    if (it.tokens.empty()) return invalid_argument(where + "no tokens");
+    if (it.n_past < 0 || it.n_past + static_cast<long>(it.tokens.size()) > hp.n_text_ctx) {
+      return invalid_argument(where + "positions " + std::to_string(it.n_past) + ".." +
+                              std::to_string(it.n_past + static_cast<long>(it.tokens.size())) + " exceed the context of " +
+                              std::to_string(hp.n_text_ctx));
+    }
+    for (int32_t tok : it.tokens) {
+      if (tok < 0 || tok >= hp.n_vocab) {
+        return invalid_argument(where + "token " + std::to_string(tok) + " outside the vocabulary (" +
+                                std::to_string(hp.n_vocab) + ")");
+      }
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (items[j].slot == it.slot) return invalid_argument(where + "slot " + std::to_string(it.slot) + " used twice");
+    }
+    row_start[i] = rows;
+    rows += static_cast<int>(it.tokens.size());
+  }
+
+  openblas_set_num_threads(options_.threads);
+  const int d = hp.n_text_state;
+  const int T = hp.n_audio_ctx;
+  const int nh = hp.n_text_head;
+  const int dh = d / nh;
+  const int ctx = hp.n_text_ctx;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
+  const size_t rd = sz(rows) * sz(d);
+  const size_t slot_layer = 2 * sz(ctx) * sz(d);
+  s.dx.resize(rd);
+  s.dh.resize(rd);
+  s.dq.resize(rd);
+  s.dk.resize(rd);
+  s.dv.resize(rd);
+  s.dattn.resize(rd);
+  s.dmlp.resize(rd * 4);
+  int max_tokens = 0;
+  for (const auto& it : items) max_tokens = std::max(max_tokens, static_cast<int>(it.tokens.size()));
+  s.dscores.resize(sz(nh) * sz(max_tokens) * sz(std::max(T, ctx)));
+  for (const auto& it : items) {
+    auto& cache = s.kv[sz(it.slot)];
+    if (cache.empty()) cache.assign(sz(hp.n_text_layer) * slot_layer, 0.0f);
+  }
+
+  // Which heads to record, per layer.
+  std::vector<std::vector<int>> record(sz(hp.n_text_layer));  // layer -> head -> index in collect
+  for (auto& r : record) r.assign(sz(nh), -1);
+  for (size_t i = 0; i < s.collect.size(); ++i) record[sz(s.collect[i].layer)][sz(s.collect[i].head)] = static_cast<int>(i);
+  s.collected.assign(s.collect.empty() ? 0 : items.size(), {});
+  for (size_t i = 0; i < s.collected.size(); ++i) {
+    s.collected[i].assign(s.collect.size() * items[i].tokens.size() * sz(T), 0.0f);
+  }
+
+  for (size_t i = 0; i < items.size(); ++i) {
+    const DecodeItem& it = items[i];
+    for (size_t j = 0; j < it.tokens.size(); ++j) {
+      float* row = s.dx.data() + (sz(row_start[i]) + j) * sz(d);
+      const float* te = w.tok_emb + sz(it.tokens[j]) * sz(d);
+      const float* pe = w.dec_pos + (sz(it.n_past) + j) * sz(d);
+      for (int c = 0; c < d; ++c) row[c] = te[c] + pe[c];
+    }
+  }
+
+  for (int l = 0; l < hp.n_text_layer; ++l) {
+    const DecoderLayerWeights& L = w.dec[sz(l)];
+    // Masked self-attention over the slot's cache.
+    s.layer_norm(s.dx.data(), s.dh.data(), rows, d, L.self.attn_ln_w, L.self.attn_ln_b);
+    s.proj(s.dh.data(), rows, d, L.self.q_w, L.self.q_h, L.self.q_b, d, s.dq.data(), false);
+    s.proj(s.dh.data(), rows, d, L.self.k_w, L.self.k_h, nullptr, d, s.dk.data(), false);
+    s.proj(s.dh.data(), rows, d, L.self.v_w, L.self.v_h, L.self.v_b, d, s.dv.data(), false);
+    for (size_t i = 0; i < items.size(); ++i) {
+      const DecodeItem& it = items[i];
+      const int n = static_cast<int>(it.tokens.size());
+      const int len = it.n_past + n;
+      float* kc = s.kv[sz(it.slot)].data() + sz(l) * slot_layer;
+      float* vc = kc + sz(ctx) * sz(d);
+      std::memcpy(kc + sz(it.n_past) * sz(d), s.dk.data() + sz(row_start[i]) * sz(d), sz(n) * sz(d) * sizeof(float));
+      std::memcpy(vc + sz(it.n_past) * sz(d), s.dv.data() + sz(row_start[i]) * sz(d), sz(n) * sz(d) * sizeof(float));
+      const float* q = s.dq.data() + sz(row_start[i]) * sz(d);
+      float* o = s.dattn.data() + sz(row_start[i]) * sz(d);
+      if (n <= kFewRows) {
+        // Few queries: dot products and axpys straight over the cache beat
+        // GEMM calls that would first pack the keys; heads run in parallel.
+        float* scores = s.dscores.data();
+        s.pool.parallel_for(sz(nh), [&](size_t h0, size_t h1) {
+          for (size_t hd = h0; hd < h1; ++hd) {
+            const size_t off = hd * sz(dh);
+            cpu::attention_rows(q + off, sz(d), kc + off, vc + off, sz(d), n, len, dh, scale, true, o + off, sz(d),
+                                scores + hd * sz(n) * sz(len));
+          }
+        });
+        continue;
+      }
+      for (int hd = 0; hd < nh; ++hd) {
+        const int off = hd * dh;
+        gemm_nt(n, len, dh, q + off, d, kc + off, d, s.dscores.data(), len, scale);
+        for (int r = 0; r < n; ++r) {
+          float* srow = s.dscores.data() + sz(r) * sz(len);
+          const int visible = it.n_past + r + 1;
+          std::fill(srow + visible, srow + len, -INFINITY);
+          s.softmax_rows(srow, 1, len, sz(len));
+        }
+        gemm_nn(n, dh, len, s.dscores.data(), len, vc + off, d, o + off, d);
+      }
+    }
+    s.proj(s.dattn.data(), rows, d, L.self.o_w, L.self.o_h, L.self.o_b, d, s.dx.data(), true);
+
+    // Cross-attention over the window's precomputed keys/values.
+    s.layer_norm(s.dx.data(), s.dh.data(), rows, d, L.cross_ln_w, L.cross_ln_b);
+    s.proj(s.dh.data(), rows, d, L.cross_q_w, L.cross_q_h, L.cross_q_b, d, s.dq.data(), false);
+    for (size_t i = 0; i < items.size(); ++i) {
+      const DecodeItem& it = items[i];
+      const int n = static_cast<int>(it.tokens.size());
+      const float* q = s.dq.data() + sz(row_start[i]) * sz(d);
+      float* o = s.dattn.data() + sz(row_start[i]) * sz(d);
+      const float* kc = nullptr;
+      const float* vc = nullptr;
+      if (s.half_kv && n > kFewRows) {
+        // The GEMM path wants f32 keys/values: widen this window's layer.
+        const size_t td = sz(T) * sz(d);
+        s.kv_scratch.resize(2 * td);
+        cpu::halfs_to_float(s.cross16(hp, l, it.batch_index, 0), s.kv_scratch.data(), td);
+        cpu::halfs_to_float(s.cross16(hp, l, it.batch_index, 1), s.kv_scratch.data() + td, td);
+        kc = s.kv_scratch.data();
+        vc = kc + td;
+      } else if (!s.half_kv) {
+        kc = s.cross(hp, l, it.batch_index, 0);
+        vc = s.cross(hp, l, it.batch_index, 1);
+      }
+      if (n <= kFewRows) {
+        float* scores = s.dscores.data();
+        s.pool.parallel_for(sz(nh), [&](size_t h0, size_t h1) {
+          for (size_t hd = h0; hd < h1; ++hd) {
+            const size_t off = hd * sz(dh);
+            if (s.half_kv) {
+              cpu::attention_rows_f16(q + off, sz(d), s.cross16(hp, l, it.batch_index, 0) + off,
+                                      s.cross16(hp, l, it.batch_index, 1) + off, sz(d), n, T, dh, scale, false,
+                                      o + off, sz(d), scores + hd * sz(n) * sz(T));
+            } else {
+              cpu::attention_rows(q + off, sz(d), kc + off, vc + off, sz(d), n, T, dh, scale, false, o + off, sz(d),
+                                  scores + hd * sz(n) * sz(T));
+            }
+          }
+        });
+        for (int hd = 0; hd < nh; ++hd) {
+          if (const int idx = record[sz(l)][sz(hd)]; idx >= 0) {
+            std::memcpy(s.collected[i].data() + sz(idx) * sz(n) * sz(T), scores + sz(hd) * sz(n) * sz(T),
+                        sz(n) * sz(T) * sizeof(float));
+          }
+        }
+        continue;
+      }
+      for (int hd = 0; hd < nh; ++hd) {
+        const int off = hd * dh;
+        gemm_nt(n, T, dh, q + off, d, kc + off, d, s.dscores.data(), T, scale);
+        s.softmax_rows(s.dscores.data(), n, T, sz(T));
+        if (const int idx = record[sz(l)][sz(hd)]; idx >= 0) {
+          std::memcpy(s.collected[i].data() + sz(idx) * sz(n) * sz(T), s.dscores.data(), sz(n) * sz(T) * sizeof(float));
+        }
+        gemm_nn(n, dh, T, s.dscores.data(), T, vc + off, d, o + off, d);
+      }
+    }
+    s.proj(s.dattn.data(), rows, d, L.cross_o_w, L.cross_o_h, L.cross_o_b, d, s.dx.data(), true);
+
+    s.layer_norm(s.dx.data(), s.dh.data(), rows, d, L.self.mlp_ln_w, L.self.mlp_ln_b);
+    s.proj(s.dh.data(), rows, d, L.self.fc1_w, L.self.fc1_h, L.self.fc1_b, 4 * d, s.dmlp.data(), false);
+    s.gelu(s.dmlp.data(), rd * 4);
+    s.proj(s.dmlp.data(), rows, 4 * d, L.self.fc2_w, L.self.fc2_h, L.self.fc2_b, d, s.dx.data(), true);
+  }
+
+  // Only the rows whose logits are wanted go through the final norm and the
+  // (large) vocabulary projection.
+  int out_rows = all_logits ? rows : static_cast<int>(items.size());
+  s.dlogits_in.resize(sz(out_rows) * sz(d));
+  if (all_logits) {
+    s.layer_norm(s.dx.data(), s.dlogits_in.data(), rows, d, w.dec_ln_w, w.dec_ln_b);
+  } else {
+    for (size_t i = 0; i < items.size(); ++i) {
+      const size_t last = sz(row_start[i]) + items[i].tokens.size() - 1;
+      s.layer_norm(s.dx.data() + last * sz(d), s.dlogits_in.data() + i * sz(d), 1, d, w.dec_ln_w, w.dec_ln_b);
+    }
+  }
+  logits->resize(sz(out_rows) * sz(hp.n_vocab));
+  s.proj(s.dlogits_in.data(), out_rows, d, w.tok_emb, w.tok_emb_h, nullptr, hp.n_vocab, logits->data(), false);
+  return {};
+}
+
+void CpuSession::copy_kv(int src_slot, int dst_slot, int n) {
+  const HParams& hp = model_->hparams();
+  if (src_slot == dst_slot || src_slot < 0 || dst_slot < 0 || src_slot >= options_.kv_slots ||
+      dst_slot >= options_.kv_slots || n <= 0) {
+    return;
+  }
+  const size_t slot_layer = 2 * sz(hp.n_text_ctx) * sz(hp.n_text_state);
+  auto& src = state_->kv[sz(src_slot)];
+  auto& dst = state_->kv[sz(dst_slot)];
+  if (src.empty()) return;
+  if (dst.empty()) dst.assign(src.size(), 0.0f);
+  const size_t count = sz(std::min(n, hp.n_text_ctx)) * sz(hp.n_text_state);
+  for (int l = 0; l < hp.n_text_layer; ++l) {
+    for (int kv = 0; kv < 2; ++kv) {
+      const size_t off = sz(l) * slot_layer + sz(kv) * sz(hp.n_text_ctx) * sz(hp.n_text_state);
+      std::memcpy(dst.data() + off, src.data() + off, count * sizeof(float));
+    }
+  }
+}
+
+void CpuSession::reset_kv(int slot) {
+  if (slot < 0 || slot >= options_.kv_slots) return;
+  auto& cache = state_->kv[sz(slot)];
+  std::fill(cache.begin(), cache.end(), 0.0f);
+}
+
+Status CpuSession::set_collect_cross_attention(std::vector<AlignmentHead> heads) {
+  const HParams& hp = model_->hparams();
+  for (const auto& h : heads) {
+    if (h.layer < 0 || h.layer >= hp.n_text_layer || h.head < 0 || h.head >= hp.n_text_head) {
+      return invalid_argument("whisper session: alignment head (" + std::to_string(h.layer) + ", " +
+                              std::to_string(h.head) + ") outside the decoder's " + std::to_string(hp.n_text_layer) +
+                              " layers x " + std::to_string(hp.n_text_head) + " heads");
+    }
+  }
+  state_->collect = std::move(heads);
+  state_->collected.clear();
+  return {};
+}
+
+std::span<const float> CpuSession::cross_attention(int item) const {
+  if (item < 0 || sz(item) >= state_->collected.size()) return {};
+  return state_->collected[sz(item)];
+}
+
+}  // namespace sf::asr::whisper
