@@ -27,6 +27,8 @@ struct ProbeOptions {
   std::string tokens;
   std::string out;
   int threads = 1;
+  std::string device = "auto";
+  std::string compute_type = "auto";
 };
 
 Result<std::vector<int32_t>> parse_tokens(const std::string& text) {
@@ -74,7 +76,11 @@ Status run_probe(const ProbeOptions& o) {
     std::copy_n(mel.begin() + static_cast<long>(m) * wh::kWindowFrames, frames,
                 enc_in.begin() + static_cast<long>(m) * frames);
   }
-  SF_ASSIGN_OR_RETURN(std::unique_ptr<wh::Session> session, wh::Session::create(model, {.threads = o.threads}));
+  SF_ASSIGN_OR_RETURN(wh::Device device, wh::parse_device(o.device));
+  SF_ASSIGN_OR_RETURN(wh::ComputeType compute_type, wh::parse_compute_type(o.compute_type));
+  SF_ASSIGN_OR_RETURN(std::unique_ptr<wh::Session> session,
+                      wh::Session::create(model, {.threads = o.threads, .device = device, .compute_type = compute_type}));
+  if (!session->fallback_reason().empty()) SF_LOG_WARN("whisper-probe: {}", session->fallback_reason());
   auto t1 = std::chrono::steady_clock::now();
   SF_RETURN_IF_ERROR(session->encode(enc_in, 1));
   auto t2 = std::chrono::steady_clock::now();
@@ -90,8 +96,9 @@ Status run_probe(const ProbeOptions& o) {
   SF_RETURN_IF_ERROR(wh::write_npy((std::filesystem::path(o.out) / "logits.npy").string(), logits,
                                {tokens.size(), static_cast<size_t>(hp.n_vocab)}));
   auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
-  SF_LOG_INFO("whisper-probe: {} (mel {:.1f} ms, encoder {:.1f} ms, decoder {:.1f} ms for {} tokens) -> {}",
-              model->name(), ms(t0, t1), ms(t1, t2), ms(t2, t3), tokens.size(), o.out);
+  SF_LOG_INFO("whisper-probe: {} on {} in {} (mel {:.1f} ms, encoder {:.1f} ms, decoder {:.1f} ms for {} tokens) -> {}",
+              model->name(), wh::device_name(session->options().device),
+              wh::compute_type_name(session->options().compute_type), ms(t0, t1), ms(t1, t2), ms(t2, t3), tokens.size(), o.out);
   return {};
 }
 
@@ -103,6 +110,9 @@ void register_probe(CLI::App& app, std::vector<Command>& out) {
   cmd->add_option("--tokens", opts->tokens, "comma-separated decoder token ids, e.g. 50257,50362")->required();
   cmd->add_option("--out", opts->out, "output folder")->required();
   cmd->add_option("--threads", opts->threads, "compute threads")->capture_default_str();
+  cmd->add_option("--device", opts->device, "auto | cpu | cuda[:N]")->capture_default_str();
+  cmd->add_option("--compute-type", opts->compute_type, "auto | f32 | f16 | bf16 | int8 | int8_float16")
+      ->capture_default_str();
   out.push_back({cmd, [opts]() {
                    Status st = run_probe(*opts);
                    if (!st.ok()) {

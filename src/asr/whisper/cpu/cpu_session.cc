@@ -1,7 +1,9 @@
 #include "asr/whisper/cpu/cpu_session.h"
 
+#include "asr/whisper/cpu/gemm_lowp.h"
 #include "asr/whisper/cpu/kernels.h"
 #include "asr/whisper/cpu/parallel.h"
+#include "asr/whisper/cpu/prepared.h"
 
 #include <cblas.h>
 
@@ -106,6 +108,105 @@ struct CpuSession::State {
         std::max<size_t>(1, (1 << 14) / sz(std::max(n, 1))));
   }
 
+  // Low-precision encoder (compute types bf16 and int8): the prepared
+  // weights (shared with every session over the model) and scratch.
+  std::shared_ptr<const cpu::PreparedWeights> lowp;
+  std::vector<uint16_t> a_bf16;  // a GEMM's input rows in bf16
+  std::vector<uint8_t> a_u8;     // ... or quantized to u8
+  std::vector<float> a_scale;    // ... with one scale per row
+  std::vector<uint16_t> q_bf16, p_bf16;
+  cpu::PackedBf16 k_head, v_head;
+
+  // Splits a GEMM of `rows` rows and `panels` column panels over the pool:
+  // by panels where there are enough to keep every thread busy, else by
+  // blocks of rows. f(m0, m1, p0, p1).
+  template <class F>
+  void gemm_split(int rows, int panels, F&& f) {
+    const int t = pool.threads();
+    if (t == 1) {
+      f(0, rows, 0, panels);
+    } else if (panels >= 4 * t) {
+      pool.parallel_for(sz(panels), [&](size_t p0, size_t p1) {
+        f(0, rows, static_cast<int>(p0), static_cast<int>(p1));
+      });
+    } else {
+      constexpr int kRows = 64;
+      pool.parallel_for(sz((rows + kRows - 1) / kRows), [&](size_t b0, size_t b1) {
+        f(static_cast<int>(b0) * kRows, std::min(rows, static_cast<int>(b1) * kRows), 0, panels);
+      });
+    }
+  }
+
+  // y = x W^T + b (or y += x W^T + b with residual) over a prepared matrix.
+  void lowp_linear(const float* in, int rows, int width, const cpu::LowpMatrix& m, const float* b, int out, float* y,
+                   bool residual) {
+    for (int r = 0; r < rows && b != nullptr; ++r) {
+      float* row = y + sz(r) * sz(out);
+      if (residual) {
+        for (int i = 0; i < out; ++i) row[i] += b[i];
+      } else {
+        std::memcpy(row, b, sz(out) * sizeof(float));
+      }
+    }
+    const bool accumulate = residual || b != nullptr;
+    if (m.is_int8()) {
+      const int kp = m.int8.k_pad;
+      a_u8.resize(sz(rows) * sz(kp));
+      a_scale.resize(sz(rows));
+      pool.parallel_for(
+          sz(rows),
+          [&](size_t r0, size_t r1) {
+            cpu::quantize_rows_u8(in + r0 * sz(width), static_cast<int>(r1 - r0), width, sz(width),
+                                  a_u8.data() + r0 * sz(kp), sz(kp), kp, a_scale.data() + r0);
+          },
+          16);
+      gemm_split(rows, m.int8.panels(), [&](int m0, int m1, int p0, int p1) {
+        cpu::gemm_int8(a_u8.data(), sz(kp), a_scale.data(), m0, m1, m.int8, p0, p1, y, sz(out), 1.0f, accumulate);
+      });
+      return;
+    }
+    const int kp = m.bf16.k_pad;
+    a_bf16.resize(sz(rows) * sz(kp));
+    to_bf16(in, rows, width, sz(width), a_bf16.data(), kp);
+    gemm_split(rows, m.bf16.panels(), [&](int m0, int m1, int p0, int p1) {
+      cpu::gemm_bf16(a_bf16.data(), sz(kp), m0, m1, m.bf16, p0, p1, y, sz(out), 1.0f, accumulate);
+    });
+  }
+
+  void to_bf16(const float* in, int rows, int width, size_t ld, uint16_t* out, int k_pad) {
+    pool.parallel_for(
+        sz(rows),
+        [&](size_t r0, size_t r1) {
+          cpu::to_bf16_rows(in + r0 * ld, static_cast<int>(r1 - r0), width, ld, out + r0 * sz(k_pad), sz(k_pad),
+                            k_pad);
+        },
+        16);
+  }
+
+  // Self-attention of the encoder (all T positions, no mask) in bf16:
+  // attn = softmax(scale q k^T) v per head; q, k, v, attn are T x d.
+  void attention_bf16(const float* qf, const float* kf, const float* vf, int T, int d, int nh, float scale,
+                      float* out) {
+    const int width = d / nh;
+    q_bf16.resize(sz(T) * sz(d));
+    to_bf16(qf, T, d, sz(d), q_bf16.data(), d);
+    const int tp = (T + 1) & ~1;
+    p_bf16.resize(sz(T) * sz(tp));
+    for (int hd = 0; hd < nh; ++hd) {
+      const int off = hd * width;
+      cpu::pack_bf16_nk(kf + off, T, width, sz(d), &k_head);
+      gemm_split(T, k_head.panels(), [&](int m0, int m1, int p0, int p1) {
+        cpu::gemm_bf16(q_bf16.data() + off, sz(d), m0, m1, k_head, p0, p1, scores.data(), sz(T), scale, false);
+      });
+      softmax_rows(scores.data(), T, T, sz(T));
+      to_bf16(scores.data(), T, T, sz(T), p_bf16.data(), tp);
+      cpu::pack_bf16_kn(vf + off, T, width, sz(d), &v_head);
+      gemm_split(T, v_head.panels(), [&](int m0, int m1, int p0, int p1) {
+        cpu::gemm_bf16(p_bf16.data(), sz(tp), m0, m1, v_head, p0, p1, out + off, sz(d), 1.0f, false);
+      });
+    }
+  }
+
   // Encoder.
   int batch = 0;
   std::vector<float> enc_out;   // max_batch x T x d
@@ -153,7 +254,12 @@ Result<std::unique_ptr<Session>> create_cpu_session(std::shared_ptr<const Model>
   const HParams& hp = model->hparams();
   const size_t td = sz(hp.n_audio_ctx) * sz(hp.n_audio_state);
   state->enc_out.assign(sz(opts.max_batch) * td, 0.0f);
-  state->half_kv = model->weights().tok_emb_h != nullptr && cpu::fast_f16();
+  // f32 keeps every activation in f32; the other types keep the
+  // cross-attention keys/values in half precision.
+  state->half_kv = model->weights().tok_emb_h != nullptr && cpu::fast_f16() && opts.compute_type != ComputeType::kF32;
+  if (opts.compute_type == ComputeType::kBF16 || opts.compute_type == ComputeType::kInt8) {
+    state->lowp = cpu::prepared_weights(model, opts.compute_type);
+  }
   if (state->half_kv) {
     state->cross_kv16.assign(sz(hp.n_text_layer) * sz(opts.max_batch) * 2 * td, 0);
   } else {
@@ -201,6 +307,7 @@ Status CpuSession::encode(std::span<const float> mel, int batch) {
   s.attn.resize(td);
   s.scores.resize(sz(T) * sz(T));
   s.mlp.resize(td * 4);
+  const cpu::PreparedWeights* lp = s.lowp.get();
 
   for (int b = 0; b < batch; ++b) {
     const float* m = mel.data() + sz(b) * per_window;
@@ -216,7 +323,11 @@ Status CpuSession::encode(std::span<const float> mel, int batch) {
         }
       }
     }
-    linear(s.col.data(), n_frames, c1, w.conv1_w, w.conv1_b, d, s.x.data());
+    if (lp != nullptr) {
+      s.lowp_linear(s.col.data(), n_frames, c1, lp->conv1, w.conv1_b, d, s.x.data(), false);
+    } else {
+      linear(s.col.data(), n_frames, c1, w.conv1_w, w.conv1_b, d, s.x.data());
+    }
     s.gelu(s.x.data(), sz(n_frames) * sz(d));
     // conv2 (k=3, stride 2, pad 1).
     const int c2 = d * 3;
@@ -230,12 +341,30 @@ Status CpuSession::encode(std::span<const float> mel, int batch) {
       }
     }
     float* x = s.enc_out.data() + sz(b) * td;
-    linear(s.col.data(), T, c2, w.conv2_w, w.conv2_b, d, x);
+    if (lp != nullptr) {
+      s.lowp_linear(s.col.data(), T, c2, lp->conv2, w.conv2_b, d, x, false);
+    } else {
+      linear(s.col.data(), T, c2, w.conv2_w, w.conv2_b, d, x);
+    }
     s.gelu(x, td);
     for (size_t i = 0; i < td; ++i) x[i] += w.enc_pos[i];
 
-    for (const EncoderLayerWeights& L : w.enc) {
+    for (size_t li = 0; li < w.enc.size(); ++li) {
+      const EncoderLayerWeights& L = w.enc[li];
       s.layer_norm(x, s.h.data(), T, d, L.attn_ln_w, L.attn_ln_b);
+      if (lp != nullptr) {
+        const cpu::PreparedWeights::Layer& P = lp->enc[li];
+        s.lowp_linear(s.h.data(), T, d, P.q, L.q_b, d, s.q.data(), false);
+        s.lowp_linear(s.h.data(), T, d, P.k, nullptr, d, s.k.data(), false);
+        s.lowp_linear(s.h.data(), T, d, P.v, L.v_b, d, s.v.data(), false);
+        s.attention_bf16(s.q.data(), s.k.data(), s.v.data(), T, d, nh, scale, s.attn.data());
+        s.lowp_linear(s.attn.data(), T, d, P.o, L.o_b, d, x, true);
+        s.layer_norm(x, s.h.data(), T, d, L.mlp_ln_w, L.mlp_ln_b);
+        s.lowp_linear(s.h.data(), T, d, P.fc1, L.fc1_b, 4 * d, s.mlp.data(), false);
+        s.gelu(s.mlp.data(), td * 4);
+        s.lowp_linear(s.mlp.data(), T, 4 * d, P.fc2, L.fc2_b, d, x, true);
+        continue;
+      }
       linear(s.h.data(), T, d, L.q_w, L.q_b, d, s.q.data());
       linear(s.h.data(), T, d, L.k_w, nullptr, d, s.k.data());
       linear(s.h.data(), T, d, L.v_w, L.v_b, d, s.v.data());
@@ -261,7 +390,16 @@ Status CpuSession::encode(std::span<const float> mel, int batch) {
     const DecoderLayerWeights& L = w.dec[sz(l)];
     for (int b = 0; b < batch; ++b) {
       const float* e = s.enc_out.data() + sz(b) * td;
-      if (s.half_kv) {
+      if (lp != nullptr) {
+        float* k = s.half_kv ? (s.kv_scratch.resize(2 * td), s.kv_scratch.data()) : s.cross(hp, l, b, 0);
+        float* v = s.half_kv ? k + td : s.cross(hp, l, b, 1);
+        s.lowp_linear(e, T, d, lp->cross_kv[sz(l)][0], nullptr, d, k, false);
+        s.lowp_linear(e, T, d, lp->cross_kv[sz(l)][1], L.cross_v_b, d, v, false);
+        if (s.half_kv) {
+          cpu::floats_to_half(k, s.cross16(hp, l, b, 0), td);
+          cpu::floats_to_half(v, s.cross16(hp, l, b, 1), td);
+        }
+      } else if (s.half_kv) {
         s.kv_scratch.resize(2 * td);
         linear(e, T, d, L.cross_k_w, nullptr, d, s.kv_scratch.data());
         linear(e, T, d, L.cross_v_w, L.cross_v_b, d, s.kv_scratch.data() + td);
