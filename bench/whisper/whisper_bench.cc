@@ -43,10 +43,12 @@ int main(int argc, char** argv) {
   int threads = 1;
   int encode_runs = 2;
   int n_tokens = 256;
+  std::string compute_type = "auto";
   app.add_option("--model", model_path, "HF folder or ggml file")->required();
   app.add_option("--threads,-t", threads, "compute threads")->check(CLI::Range(1, 256));
   app.add_option("--encode-runs", encode_runs, "timed encoder runs")->check(CLI::Range(1, 100));
   app.add_option("--tokens", n_tokens, "decoder steps")->check(CLI::Range(1, 448));
+  app.add_option("--compute-type", compute_type, "auto | f32 | f16 | bf16 | int8");
   CLI11_PARSE(app, argc, argv);
 
   auto t_load = Clock::now();
@@ -56,7 +58,10 @@ int main(int argc, char** argv) {
   const ww::HParams& hp = model.value()->hparams();
   n_tokens = std::min(n_tokens, hp.n_text_ctx);
 
-  auto session = ww::Session::create(model.value(), {.threads = threads});
+  auto ct = ww::parse_compute_type(compute_type);
+  if (!ct.ok()) return fail(ct.status());
+  auto session = ww::Session::create(
+      model.value(), {.threads = threads, .device = {.kind = ww::Device::Kind::kCpu}, .compute_type = *ct});
   if (!session.ok()) return fail(session.status());
   ww::Session& s = *session.value();
 
@@ -96,9 +101,9 @@ int main(int argc, char** argv) {
   if (auto st = decode_pass(); !st.ok()) return fail(st);
   const double dec_ms = ms_since(t0) / n_tokens;
 
-  std::printf("model=%s d_model=%d layers=%d/%d threads=%d load_ms=%.0f encoder_ms=%.1f "
+  std::printf("model=%s d_model=%d layers=%d/%d threads=%d compute_type=%s load_ms=%.0f encoder_ms=%.1f "
               "decoder_ms_per_token=%.2f\n",
-              model.value()->name().c_str(), hp.n_audio_state, hp.n_audio_layer, hp.n_text_layer,
-              threads, load_ms, enc_ms, dec_ms);
+              model.value()->name().c_str(), hp.n_audio_state, hp.n_audio_layer, hp.n_text_layer, threads,
+              std::string(ww::compute_type_name(s.options().compute_type)).c_str(), load_ms, enc_ms, dec_ms);
   return 0;
 }

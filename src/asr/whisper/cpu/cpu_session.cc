@@ -198,8 +198,13 @@ struct CpuSession::State {
       gemm_split(T, k_head.panels(), [&](int m0, int m1, int p0, int p1) {
         cpu::gemm_bf16(q_bf16.data() + off, sz(d), m0, m1, k_head, p0, p1, scores.data(), sz(T), scale, false);
       });
-      softmax_rows(scores.data(), T, T, sz(T));
-      to_bf16(scores.data(), T, T, sz(T), p_bf16.data(), tp);
+      pool.parallel_for(
+          sz(T),
+          [&](size_t r0, size_t r1) {
+            cpu::softmax_rows_to_bf16(scores.data() + r0 * sz(T), static_cast<int>(r1 - r0), T, sz(T),
+                                      p_bf16.data() + r0 * sz(tp), sz(tp), tp);
+          },
+          8);
       cpu::pack_bf16_kn(vf + off, T, width, sz(d), &v_head);
       gemm_split(T, v_head.panels(), [&](int m0, int m1, int p0, int p1) {
         cpu::gemm_bf16(p_bf16.data(), sz(tp), m0, m1, v_head, p0, p1, out + off, sz(d), 1.0f, false);

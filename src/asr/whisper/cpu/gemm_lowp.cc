@@ -134,13 +134,19 @@ void pack_bf16_nk(const float* w, int n, int k, size_t ld, PackedBf16* out) {
   out->k = k;
   out->k_pad = (k + 1) & ~1;
   const int kpairs = out->k_pad / 2;
-  out->data.assign(sz(out->panels()) * sz(kpairs) * kPanel * 2, 0);
-  for (int col = 0; col < n; ++col) {
+  const int n_pad = out->panels() * kPanel;
+  out->data.resize(sz(n_pad) * sz(out->k_pad));
+  for (int col = 0; col < n_pad; ++col) {
     const int p = col / kPanel;
     const int j = col % kPanel;
-    const float* row = w + sz(col) * ld;
     uint16_t* dst = out->data.data() + sz(p) * sz(kpairs) * kPanel * 2 + sz(j) * 2;
+    if (col >= n) {
+      for (int kk = 0; kk < out->k_pad; ++kk) dst[sz(kk / 2) * kPanel * 2 + sz(kk & 1)] = 0;
+      continue;
+    }
+    const float* row = w + sz(col) * ld;
     for (int kk = 0; kk < k; ++kk) dst[sz(kk / 2) * kPanel * 2 + sz(kk & 1)] = bf16_round(row[kk]);
+    if (k < out->k_pad) dst[sz(k / 2) * kPanel * 2 + 1] = 0;
   }
 }
 
@@ -149,13 +155,15 @@ void pack_bf16_kn(const float* v, int k, int n, size_t ld, PackedBf16* out) {
   out->k = k;
   out->k_pad = (k + 1) & ~1;
   const int kpairs = out->k_pad / 2;
-  out->data.assign(sz(out->panels()) * sz(kpairs) * kPanel * 2, 0);
-  for (int kk = 0; kk < k; ++kk) {
-    const float* row = v + sz(kk) * ld;
-    for (int col = 0; col < n; ++col) {
+  const int n_pad = out->panels() * kPanel;
+  out->data.resize(sz(n_pad) * sz(out->k_pad));
+  for (int kk = 0; kk < out->k_pad; ++kk) {
+    const float* row = kk < k ? v + sz(kk) * ld : nullptr;
+    for (int col = 0; col < n_pad; ++col) {
       const int p = col / kPanel;
       const int j = col % kPanel;
-      out->data[(sz(p) * sz(kpairs) + sz(kk / 2)) * kPanel * 2 + sz(j) * 2 + sz(kk & 1)] = bf16_round(row[col]);
+      out->data[(sz(p) * sz(kpairs) + sz(kk / 2)) * kPanel * 2 + sz(j) * 2 + sz(kk & 1)] =
+          row != nullptr && col < n ? bf16_round(row[col]) : 0;
     }
   }
 }
@@ -171,6 +179,61 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) void to_bf16_row
   for (; j < k; ++j) y[j] = bf16_round(x[j]);
 }
 }  // namespace
+
+namespace {
+
+// exp for 16 floats, as kernels.cc's exp8: range reduction to
+// [-ln2/2, ln2/2], a degree-6 polynomial, scaling by 2^n.
+__attribute__((target("avx512f,avx512bw,avx512vl"))) inline __m512 exp16(__m512 x) {
+  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.33654f)), _mm512_set1_ps(88.3762626647949f));
+  __m512 fx = _mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), _mm512_set1_ps(0.5f));
+  fx = _mm512_roundscale_ps(fx, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+  x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(0.693359375f), x);
+  x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(-2.12194440e-4f), x);
+  const __m512 z = _mm512_mul_ps(x, x);
+  __m512 y = _mm512_set1_ps(1.9875691500e-4f);
+  y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(1.3981999507e-3f));
+  y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(8.3334519073e-3f));
+  y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(4.1665795894e-2f));
+  y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(1.6666665459e-1f));
+  y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(5.0000001201e-1f));
+  y = _mm512_fmadd_ps(y, z, _mm512_add_ps(x, _mm512_set1_ps(1.0f)));
+  return _mm512_scalef_ps(y, fx);
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) void softmax_row_bf16(float* x, int n, uint16_t* y,
+                                                                                       int k_pad) {
+  __m512 vmax = _mm512_set1_ps(-INFINITY);
+  int j = 0;
+  for (; j + 16 <= n; j += 16) vmax = _mm512_max_ps(vmax, _mm512_loadu_ps(x + j));
+  if (j < n) {
+    const __mmask16 m = static_cast<__mmask16>((1u << (n - j)) - 1);
+    vmax = _mm512_mask_max_ps(vmax, m, vmax, _mm512_maskz_loadu_ps(m, x + j));
+  }
+  const __m512 vm = _mm512_set1_ps(_mm512_reduce_max_ps(vmax));
+  __m512 vsum = _mm512_setzero_ps();
+  for (j = 0; j < n; j += 16) {
+    const __mmask16 m = n - j >= 16 ? 0xffff : static_cast<__mmask16>((1u << (n - j)) - 1);
+    const __m512 e = _mm512_maskz_mov_ps(m, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + j), vm)));
+    _mm512_mask_storeu_ps(x + j, m, e);
+    vsum = _mm512_add_ps(vsum, e);
+  }
+  const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(vsum));
+  for (j = 0; j + 32 <= n; j += 32) {
+    const __m512bh v = _mm512_cvtne2ps_pbh(_mm512_mul_ps(_mm512_loadu_ps(x + j + 16), inv),
+                                           _mm512_mul_ps(_mm512_loadu_ps(x + j), inv));
+    _mm512_storeu_si512(y + j, __builtin_bit_cast(__m512i, v));
+  }
+  const float invs = _mm512_cvtss_f32(inv);
+  for (; j < n; ++j) y[j] = bf16_round(x[j] * invs);
+  for (; j < k_pad; ++j) y[j] = 0;
+}
+
+}  // namespace
+
+void softmax_rows_to_bf16(float* x, int rows, int n, size_t ldx, uint16_t* y, size_t ldy, int k_pad) {
+  for (int r = 0; r < rows; ++r) softmax_row_bf16(x + sz(r) * ldx, n, y + sz(r) * ldy, k_pad);
+}
 
 void to_bf16_rows(const float* x, int rows, int k, size_t ldx, uint16_t* y, size_t ldy, int k_pad) {
   for (int r = 0; r < rows; ++r) {
@@ -227,21 +290,39 @@ void pack_int8_nk(const float* w, int n, int k, size_t ld, PackedInt8* out) {
   }
 }
 
+namespace {
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void quantize_row_avx512(const float* x, int k, uint8_t* y,
+                                                                               float* scale) {
+  __m512 vmax = _mm512_setzero_ps();
+  int j = 0;
+  for (; j + 16 <= k; j += 16) vmax = _mm512_max_ps(vmax, _mm512_abs_ps(_mm512_loadu_ps(x + j)));
+  float mx = _mm512_reduce_max_ps(vmax);
+  for (; j < k; ++j) mx = std::max(mx, std::abs(x[j]));
+  const float s = mx > 0.0f ? mx / 127.0f : 1.0f;
+  const float inv = 1.0f / s;
+  const __m512 vinv = _mm512_set1_ps(inv);
+  const __m512i bias = _mm512_set1_epi32(128);
+  j = 0;
+  for (; j + 16 <= k; j += 16) {
+    // Round to nearest even (the default rounding mode), |q| <= 127 by the
+    // choice of s, then offset into 1..255.
+    const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + j), vinv)), bias);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(y + j), _mm512_cvtusepi32_epi8(q));
+  }
+  for (; j < k; ++j) {
+    const int q = static_cast<int>(std::nearbyint(x[j] * inv));
+    y[j] = static_cast<uint8_t>(std::clamp(q, -127, 127) + 128);
+  }
+  *scale = s;
+}
+}  // namespace
+
 void quantize_rows_u8(const float* x, int rows, int k, size_t ldx, uint8_t* y, size_t ldy, int k_pad,
                       float* scales) {
   for (int r = 0; r < rows; ++r) {
-    const float* xr = x + sz(r) * ldx;
     uint8_t* yr = y + sz(r) * ldy;
-    float mx = 0.0f;
-    for (int j = 0; j < k; ++j) mx = std::max(mx, std::abs(xr[j]));
-    const float s = mx > 0.0f ? mx / 127.0f : 1.0f;
-    const float inv = 1.0f / s;
-    for (int j = 0; j < k; ++j) {
-      const int q = static_cast<int>(std::lrint(xr[j] * inv));
-      yr[j] = static_cast<uint8_t>(std::clamp(q, -127, 127) + 128);
-    }
+    quantize_row_avx512(x + sz(r) * ldx, k, yr, scales + r);
     for (int j = k; j < k_pad; ++j) yr[j] = 128;
-    scales[r] = s;
   }
 }
 

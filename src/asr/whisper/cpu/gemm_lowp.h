@@ -46,6 +46,10 @@ void pack_bf16_kn(const float* v, int k, int n, size_t ld, PackedBf16* out);
 // k_pad: y[r * ldy + j] for j < k_pad. REQUIRES ldy >= k_pad, k_pad even.
 void to_bf16_rows(const float* x, int rows, int k, size_t ldx, uint16_t* y, size_t ldy, int k_pad);
 
+// Row-wise softmax written as bf16 rows for the next GEMM: y_r =
+// bf16(softmax(x_r)) padded with zeros to k_pad. x is scratch afterwards.
+void softmax_rows_to_bf16(float* x, int rows, int n, size_t ldx, uint16_t* y, size_t ldy, int k_pad);
+
 // C rows [m0, m1), panels [p0, p1) of B: A rows `lda` bf16 apart (k_pad
 // values used), C rows `ldc` floats apart, only the n real columns written.
 void gemm_bf16(const uint16_t* a, size_t lda, int m0, int m1, const PackedBf16& b, int p0, int p1, float* c,
