@@ -25,6 +25,11 @@ struct EngineOptions {
   int beam_size = 1;              // whisper: 1 = greedy
   int batch_size = 1;             // whisper: chunks per batch
   std::string initial_prompt;     // whisper
+  // whisper: which backend runs the model: "auto" (CUDA where usable, else
+  // the CPU), "cpu", "cuda", "cuda:N"; and in which number format: "auto",
+  // "f32", "f16", "bf16", "int8", "int8_float16" (asr/whisper/backend.h).
+  std::string device = "auto";
+  std::string compute_type = "auto";
   bool word_timestamps = true;
   // Targeted search: words or phrases to look for specifically, besides
   // the one-best transcript (supercuts know what they look for). Each is

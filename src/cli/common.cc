@@ -38,6 +38,10 @@ void add_engine_flags(CLI::App* cmd, pipeline::TranscribeOptions* opts) {
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
   cmd->add_option("--initial-prompt", opts->engine.initial_prompt, "whisper: text to condition on");
+  cmd->add_option("--device", opts->engine.device, "whisper: auto | cpu | cuda | cuda:N")->capture_default_str();
+  cmd->add_option("--compute-type", opts->engine.compute_type,
+                  "whisper: auto | f32 | f16 | bf16 | int8 | int8_float16 (auto: the fastest the device does well)")
+      ->capture_default_str();
 }
 
 void add_library_flags(CLI::App* cmd, pipeline::LibraryOptions* opts) {

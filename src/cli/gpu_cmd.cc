@@ -17,6 +17,7 @@
 #include "cli/exit_codes.h"
 #include "cli/machine_plan.h"
 #include "core/json.h"
+#include "asr/whisper/backend.h"
 #include "gpu/inventory.h"
 #include "media/encoder_ladder.h"
 
@@ -89,6 +90,15 @@ nlohmann::json to_json(const Report& r) {
     devices.push_back(dj);
   }
   j["cuda_devices"] = devices;
+  // Where the Whisper engine runs by default, and why not on CUDA.
+  namespace wh = asr::whisper;
+  const wh::CudaAvailability& backend = wh::cuda_availability();
+  const wh::CpuFeatures& cpu = wh::cpu_features();
+  j["whisper_cuda_backend"] = backend.usable;
+  j["whisper_cuda_reason"] = backend.usable ? json(nullptr) : json(backend.why);
+  j["whisper_cpu_compute_type"] = std::string(wh::compute_type_name(wh::resolve_cpu_compute_type(wh::ComputeType::kAuto, true, nullptr)));
+  j["cpu_features"] = {{"avx2", cpu.avx2}, {"avx512", cpu.avx512}, {"avx512_bf16", cpu.avx512_bf16},
+                       {"avx512_vnni", cpu.avx512_vnni}};
   if (r.chosen.ok()) {
     j["encoder"] = r.chosen->name;
     j["preset"] = r.chosen->preset;
@@ -127,6 +137,17 @@ void print_text(const Report& r) {
     line(fmt::format("  GPU {}", d.cuda.ordinal), text);
   }
   if (!inv.devices.empty() && !inv.nvml_status.ok()) line("  NVML", inv.nvml_status.message());
+  {
+    namespace wh = asr::whisper;
+    const wh::CudaAvailability& backend = wh::cuda_availability();
+    line("Whisper on CUDA", backend.usable ? std::string("yes") : "no (" + backend.why + ")");
+    const wh::CpuFeatures& cpu = wh::cpu_features();
+    std::string features = cpu.avx512_bf16 ? "AVX-512 BF16" : cpu.avx512 ? "AVX-512" : cpu.avx2 ? "AVX2" : "baseline";
+    if (cpu.avx512_vnni) features += ", VNNI";
+    line("Whisper on CPU",
+         std::string(wh::compute_type_name(wh::resolve_cpu_compute_type(wh::ComputeType::kAuto, true, nullptr))) +
+             " by default (" + features + ")");
+  }
   line("NVIDIA NVENC", yes_no(r.nvenc()));
   line("Intel QuickSync", yes_no(r.qsv()));
   line("VAAPI", yes_no(r.vaapi()));

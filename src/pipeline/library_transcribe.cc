@@ -32,6 +32,8 @@ store::TranscriptKey transcript_key(const std::string& fingerprint, const Transc
     o["batch_size"] = e.batch_size;
     o["prompt"] = e.initial_prompt;
     o["word_timestamps"] = e.word_timestamps;
+    // The number format changes the arithmetic, so it may change words.
+    if (e.compute_type != "auto") o["compute_type"] = e.compute_type;
   }
   return {fingerprint, e.engine, e.model, o.dump()};
 }

@@ -53,7 +53,8 @@ std::string engine_options_to_json(const asr::EngineOptions& o) {
   nlohmann::json j = {{"engine", o.engine},          {"model", o.model},         {"language", o.language},
                       {"task", o.task},              {"threads", o.threads},     {"beam_size", o.beam_size},
                       {"batch_size", o.batch_size},  {"initial_prompt", o.initial_prompt},
-                      {"word_timestamps", o.word_timestamps}};
+                      {"word_timestamps", o.word_timestamps}, {"device", o.device},
+                      {"compute_type", o.compute_type}};
   return j.dump();
 }
 
@@ -71,6 +72,8 @@ Result<asr::EngineOptions> engine_options_from_json(const std::string& text) {
     o.batch_size = j.value("batch_size", o.batch_size);
     o.initial_prompt = j.value("initial_prompt", o.initial_prompt);
     o.word_timestamps = j.value("word_timestamps", o.word_timestamps);
+    o.device = j.value("device", o.device);
+    o.compute_type = j.value("compute_type", o.compute_type);
   } catch (const nlohmann::json::exception& e) {
     return invalid_argument(std::string("--engine-options: ") + e.what());
   }
@@ -91,6 +94,13 @@ int run_worker(const WorkerArgs& args) {
   Replier reply(out_fd);
   const int instances = std::max(1, args.instances);
 
+  // The worker's device decides where an engine left to choose runs.
+  asr::EngineOptions engine_options = args.engine;
+  if (engine_options.device == "auto" || engine_options.device.empty()) {
+    if (args.device == "cpu") engine_options.device = "cpu";
+    if (args.device.rfind("gpu:", 0) == 0) engine_options.device = "cuda:" + args.device.substr(4);
+  }
+
   // Make every instance first, each on its own thread.
   std::vector<std::unique_ptr<asr::Engine>> engines(static_cast<size_t>(instances));
   {
@@ -98,7 +108,7 @@ int run_worker(const WorkerArgs& args) {
     std::vector<std::thread> makers;
     for (int i = 0; i < instances; ++i) {
       makers.emplace_back([&, i] {
-        auto e = asr::create_engine(args.engine);
+        auto e = asr::create_engine(engine_options);
         if (e.ok()) {
           engines[static_cast<size_t>(i)] = std::move(e).value();
         } else {

@@ -231,13 +231,17 @@ Result<std::unique_ptr<Engine>> create_engine(const EngineOptions& options, cons
                                                        model.hparams().n_text_ctx));
 
   SessionOptions so;
+  SF_ASSIGN_OR_RETURN(so.device, parse_device(options.device));
+  SF_ASSIGN_OR_RETURN(so.compute_type, parse_compute_type(options.compute_type));
   so.threads = options.threads;
   so.max_batch = options.batch_size;
   so.kv_slots = options.batch_size * decoder.slots_per_window();
   SF_ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::create(shared->model, so));
+  if (!session->fallback_reason().empty()) SF_LOG_WARN("whisper: {}", session->fallback_reason());
+  SF_LOG_DEBUG("whisper: {} on {} in {} ({} threads, beam {}, batch {})", model.name(),
+               device_name(session->options().device), compute_type_name(session->options().compute_type),
+               options.threads, options.beam_size, options.batch_size);
   auto backend = std::make_unique<SessionBackend>(std::move(session), model.alignment_heads(), options.batch_size);
-  SF_LOG_DEBUG("whisper: {} ({} threads, beam {}, batch {})", model.name(), options.threads, options.beam_size,
-               options.batch_size);
   return std::unique_ptr<Engine>(
       new WhisperEngine(std::move(shared), std::move(backend), std::move(decoder), options.batch_size));
 }

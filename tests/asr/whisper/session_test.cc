@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <random>
 
+#include "asr/whisper/backend.h"
+#include "asr/whisper/cpu/prepared.h"
 #include "asr/whisper/tiny_model.h"
 
 namespace sf::asr::whisper {
@@ -316,6 +318,133 @@ TEST_F(SessionTest, CrossAttentionSameOnBothAttentionPaths) {
       }
     }
   }
+}
+
+// Every compute type against f32 on the same model: the encoder output and
+// the logits within the type's rounding, and the session says what it runs.
+TEST_F(SessionTest, ComputeTypesStayCloseToF32) {
+  const auto mel = random_mel(1, 11);
+  const std::vector<int32_t> toks = {3, 14, 15, 92, 65};
+  auto run = [&](ComputeType ct, std::vector<float>* enc, std::vector<float>* logits) -> std::unique_ptr<Session> {
+    auto s = session({.threads = 2, .device = {.kind = Device::Kind::kCpu}, .compute_type = ct});
+    if (s == nullptr) return nullptr;
+    EXPECT_TRUE(s->encode(mel, 1).ok());
+    const size_t n = static_cast<size_t>(hp_.n_audio_ctx * hp_.n_audio_state);
+    enc->assign(s->encoder_output(0), s->encoder_output(0) + n);
+    DecodeItem it{.tokens = toks};
+    EXPECT_TRUE(s->decode({&it, 1}, logits, true).ok());
+    return s;
+  };
+  auto rel = [](const std::vector<float>& a, const std::vector<float>& b) {
+    double d = 0, n = 0;
+    for (size_t i = 0; i < a.size(); ++i) {
+      d += (a[i] - b[i]) * static_cast<double>(a[i] - b[i]);
+      n += b[i] * static_cast<double>(b[i]);
+    }
+    return std::sqrt(d / n);
+  };
+  std::vector<float> enc32, log32;
+  auto s32 = run(ComputeType::kF32, &enc32, &log32);
+  ASSERT_NE(s32, nullptr);
+  EXPECT_EQ(s32->options().compute_type, ComputeType::kF32);
+  EXPECT_EQ(s32->options().device.kind, Device::Kind::kCpu);
+  struct Case {
+    ComputeType type;
+    double bound;
+  };
+  for (Case c : {Case{ComputeType::kF16, 2e-3}, Case{ComputeType::kBF16, 6e-3}, Case{ComputeType::kInt8, 3e-2},
+                 Case{ComputeType::kInt8Float16, 3e-2}}) {
+    SCOPED_TRACE(std::string(compute_type_name(c.type)));
+    std::vector<float> enc, logits;
+    auto s = run(c.type, &enc, &logits);
+    ASSERT_NE(s, nullptr);
+    std::string why;
+    const ComputeType expect = resolve_cpu_compute_type(c.type, false, &why);
+    EXPECT_EQ(s->options().compute_type, expect);
+    EXPECT_EQ(s->fallback_reason(), why);
+    const double e = rel(enc, enc32), l = rel(logits, log32);
+    EXPECT_LT(e, c.bound);
+    EXPECT_LT(l, c.bound);
+    if (expect == ComputeType::kBF16 || expect == ComputeType::kInt8) {
+      // Really computed in the low-precision type, not in f32.
+      EXPECT_GT(e, 1e-5);
+    }
+  }
+}
+
+TEST_F(SessionTest, LowPrecisionWeightsArePreparedOncePerModel) {
+  if (!cpu_features().avx512_bf16) GTEST_SKIP() << "this CPU has no AVX-512 BF16";
+  auto a = cpu::prepared_weights(model_, ComputeType::kBF16);
+  auto b = cpu::prepared_weights(model_, ComputeType::kBF16);
+  EXPECT_EQ(a.get(), b.get());
+  EXPECT_EQ(a->enc.size(), static_cast<size_t>(hp_.n_audio_layer));
+  EXPECT_GT(a->bytes, 0u);
+  if (cpu_features().avx512_vnni) {
+    auto c = cpu::prepared_weights(model_, ComputeType::kInt8);
+    EXPECT_NE(a.get(), c.get());
+    EXPECT_TRUE(c->enc[0].q.is_int8());
+    EXPECT_FALSE(c->conv1.is_int8());
+  }
+  // Two sessions in bf16 give identical results (they read the same
+  // prepared weights, and nothing depends on the order of threads).
+  const auto mel = random_mel(1, 12);
+  auto s1 = session({.threads = 1, .compute_type = ComputeType::kBF16});
+  auto s2 = session({.threads = 2, .compute_type = ComputeType::kBF16});
+  ASSERT_TRUE(s1->encode(mel, 1).ok());
+  ASSERT_TRUE(s2->encode(mel, 1).ok());
+  const size_t n = static_cast<size_t>(hp_.n_audio_ctx * hp_.n_audio_state);
+  EXPECT_EQ(max_abs_diff({s1->encoder_output(0), n}, {s2->encoder_output(0), n}), 0.0);
+}
+
+TEST_F(SessionTest, CudaWithoutAUsableGpuIsAClearError) {
+  if (cuda_availability().usable) GTEST_SKIP() << "a CUDA backend is usable here";
+  auto s = Session::create(model_, {.device = {.kind = Device::Kind::kCuda, .index = 0}});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), Code::kUnavailable);
+  EXPECT_NE(s.status().message().find("cuda:0"), std::string::npos) << s.status().message();
+  EXPECT_NE(s.status().message().find(cuda_availability().why), std::string::npos) << s.status().message();
+  // auto falls back to the CPU.
+  auto a = Session::create(model_, {});
+  ASSERT_TRUE(a.ok()) << a.status().to_string();
+  EXPECT_EQ((*a)->options().device.kind, Device::Kind::kCpu);
+  EXPECT_NE((*a)->options().compute_type, ComputeType::kAuto);
+}
+
+TEST(WhisperBackend, NamesParseAndPrint) {
+  EXPECT_EQ(*parse_compute_type("int8_float16"), ComputeType::kInt8Float16);
+  EXPECT_EQ(*parse_compute_type("float16"), ComputeType::kF16);
+  EXPECT_EQ(*parse_compute_type("bfloat16"), ComputeType::kBF16);
+  EXPECT_EQ(compute_type_name(*parse_compute_type("float32")), "f32");
+  auto bad = parse_compute_type("fp8");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("'fp8'"), std::string::npos);
+  EXPECT_EQ(parse_device("cuda:3")->index, 3);
+  EXPECT_EQ(parse_device("cuda")->kind, Device::Kind::kCuda);
+  EXPECT_EQ(parse_device("cpu")->kind, Device::Kind::kCpu);
+  EXPECT_EQ(parse_device("auto")->kind, Device::Kind::kAuto);
+  EXPECT_EQ(device_name(*parse_device("cuda:2")), "cuda:2");
+  for (const char* b : {"cuda:", "cuda:-1", "cuda:x", "tpu", "cuda:1a"}) {
+    auto r = parse_device(b);
+    ASSERT_FALSE(r.ok()) << b;
+    EXPECT_NE(r.status().message().find(b), std::string::npos) << r.status().message();
+  }
+}
+
+TEST(WhisperBackend, AutoPicksWhatTheCpuDoesWell) {
+  const CpuFeatures& f = cpu_features();
+  std::string why;
+  const ComputeType a = resolve_cpu_compute_type(ComputeType::kAuto, true, &why);
+  EXPECT_TRUE(why.empty());
+  if (f.avx512_bf16) {
+    EXPECT_EQ(a, ComputeType::kBF16);
+  } else if (f.avx2) {
+    EXPECT_EQ(a, ComputeType::kF16);
+  }
+  EXPECT_EQ(resolve_cpu_compute_type(ComputeType::kF32, true, &why), ComputeType::kF32);
+  EXPECT_TRUE(why.empty());
+  // int8_float16 is a GPU type: on the CPU it runs int8 (or falls back).
+  const ComputeType i = resolve_cpu_compute_type(ComputeType::kInt8Float16, false, &why);
+  EXPECT_EQ(i, f.avx512_vnni ? ComputeType::kInt8 : (f.avx2 ? ComputeType::kF16 : ComputeType::kF32));
 }
 
 }  // namespace

@@ -31,5 +31,16 @@ foreach(size tiny base.en)
       set_tests_properties(whisper_ref_${tag}_${format} PROPERTIES
         FIXTURES_REQUIRED whisper_ref_${tag} LABELS whisper TIMEOUT 300)
     endforeach()
+    # The CPU backend's low-precision compute types against the same
+    # reference (on a CPU without AVX-512 BF16 / VNNI they fall back to f16,
+    # which is within these bounds too).
+    foreach(ct bf16 int8)
+      add_test(NAME whisper_ref_${tag}_${ct}
+               COMMAND ${SF_WHISPER_PY} ${SF_WHISPER_REF}/compare.py check
+                       --dir ${dir} --format ggml --compute-type ${ct}
+                       --studioflow $<TARGET_FILE:studioflow>)
+      set_tests_properties(whisper_ref_${tag}_${ct} PROPERTIES
+        FIXTURES_REQUIRED whisper_ref_${tag} LABELS whisper TIMEOUT 300)
+    endforeach()
   endforeach()
 endforeach()

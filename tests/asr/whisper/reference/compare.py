@@ -18,6 +18,15 @@ the weights costs nothing; an engine may still round activations to f16 for
 its GEMMs (as whisper.cpp does), a relative error of up to 2^-11 = 4.9e-4 per
 rounding that adds up over the layers: encoder <= 2e-3, logits <= 2e-3. The
 mel does not depend on the weights and keeps its 1e-5 bound.
+
+Compute types (--compute-type; the probe runs on the CPU). bf16 rounds
+weights and GEMM inputs to 8 significant bits (unit roundoff 2^-9 = 2e-3),
+so every product carries up to two such roundings: measured 3.8e-3 to
+4.6e-3 on encoder output and logits for tiny and base.en, stored f32 or
+f16; bound 6e-3. int8 rounds each weight to 1/127 of its row's largest
+magnitude and each GEMM input row likewise: measured 1.5e-2 to 1.9e-2;
+bound 3e-2. Either way the argmax over the vocabulary is printed: it agreed
+at every position in those measurements.
 """
 
 import argparse
@@ -38,7 +47,7 @@ import reference  # noqa: E402
 BOUNDS = {
     "f32": {"mel": 1e-5, "encoder": 1e-4, "logits": 1e-4},
     "f16": {"mel": 1e-5, "encoder": 2e-3, "logits": 2e-3},
-    "bf16": {"mel": 1e-5, "encoder": 3e-3, "logits": 3e-3},
+    "bf16": {"mel": 1e-5, "encoder": 6e-3, "logits": 6e-3},
     "int8": {"mel": 1e-5, "encoder": 3e-2, "logits": 3e-2},
 }
 
@@ -124,12 +133,12 @@ def check(a):
     with open(os.path.join(a.dir, "tokens.txt")) as f:
         toks = f.read().strip()
     model = os.path.join(a.dir, "hf" if a.format == "hf" else "ggml-model.bin")
-    out = os.path.join(a.dir, "probe-" + a.format)
+    compute_type = a.compute_type or dtype
+    out = os.path.join(a.dir, "probe-" + a.format + "-" + compute_type)
     os.makedirs(out, exist_ok=True)
     for name in ("mel.npy", "encoder.npy", "logits.npy"):
         if os.path.exists(os.path.join(out, name)):
             os.remove(os.path.join(out, name))
-    compute_type = a.compute_type or dtype
     cmd = [a.studioflow, "whisper-probe", "--model", model, "--compute-type", compute_type,
            "--device", "cpu", "--audio", os.path.join(a.dir, "audio.wav"), "--tokens", toks, "--out", out]
     print("$ " + " ".join(cmd), flush=True)
