@@ -28,6 +28,10 @@ struct EngineOptions {
   // whisper: which backend runs the model: "auto" (CUDA where usable, else
   // the CPU), "cpu", "cuda", "cuda:N"; and in which number format: "auto",
   // "f32", "f16", "bf16", "int8", "int8_float16" (asr/whisper/backend.h).
+  // whisper: words to listen for, put in every window's prompt
+  // (faster-whisper's `hotwords`); supercuts set their targets here.
+  // Changes the transcript, so it is part of its library key.
+  std::string hotwords;
   std::string device = "auto";
   std::string compute_type = "auto";
   bool word_timestamps = true;

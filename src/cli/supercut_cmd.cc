@@ -40,6 +40,7 @@ struct SupercutFlags {
   pipeline::LibraryOptions library;
   bool from_library = false;
   bool targeted = false;
+  bool no_hotwords = false;
   double min_confidence = search::kDefaultMinConfidence;
   std::vector<std::string> exports;
   std::string export_format;
@@ -82,6 +83,7 @@ int run_supercut(SupercutFlags f) {
   q.overlap_render = !f.no_overlap;
   q.transcribe = f.opts;
   q.targeted = f.targeted;
+  q.hotwords = !f.no_hotwords;
   q.min_confidence = f.min_confidence;
   q.output = f.dry_run ? std::string() : f.output;
   q.dry_run = f.dry_run;
@@ -229,6 +231,8 @@ void register_supercut(CLI::App& app, std::vector<Command>& out) {
       ->capture_default_str();
   cmd->add_flag("--targeted", f->targeted,
                 "also listen for the words themselves (keyword spotting, lattice posteriors; sphinx, exact mode)");
+  cmd->add_flag("--no-hotwords", f->no_hotwords,
+                "whisper: do not bias the decoder toward the words looked for (they are by default)");
   cmd->add_option("--size", f->size, "output WIDTHxHEIGHT (default: first video input)");
   cmd->add_option("--fps", f->fps, "output frame rate (default: first video input)");
   cmd->add_option("--encoder", f->encoder, "force a video encoder, e.g. libx264, h264_nvenc");

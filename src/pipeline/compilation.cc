@@ -542,6 +542,11 @@ Result<CompilationReport> CompilationJob::run_stages(const CompilationProgressFn
 
   TranscribeOptions topt = q.transcribe;
   topt.engine.target_words = targets;
+  if (q.hotwords && topt.engine.engine == "whisper" && topt.engine.hotwords.empty()) {
+    for (const std::string& phrase : search::target_phrases(matcher_)) {
+      topt.engine.hotwords += (topt.engine.hotwords.empty() ? "" : ", ") + phrase;
+    }
+  }
   topt.cancel = &stop_work_;
   topt.segment_progress = [&](int completed, int cut) {
     hub.update([&](CompilationProgress& p) {

@@ -56,6 +56,9 @@ struct CompilationRequest {
   // Off by default until it is calibrated on speech made harder (see
   // bench/RESULTS.md): on, an input the library knows is decoded again.
   bool targeted = false;
+  // Whisper: the target words bias the decoder (EngineOptions::hotwords).
+  // On by default (--no-hotwords turns it off); other engines ignore it.
+  bool hotwords = true;
   // Matches (one-best or targeted) below this confidence are not cut
   // (--min-confidence); in [0, 1].
   double min_confidence = search::kDefaultMinConfidence;

@@ -31,6 +31,7 @@ store::TranscriptKey transcript_key(const std::string& fingerprint, const Transc
     o["beam_size"] = e.beam_size;
     o["batch_size"] = e.batch_size;
     o["prompt"] = e.initial_prompt;
+    if (!e.hotwords.empty()) o["hotwords"] = e.hotwords;
     o["word_timestamps"] = e.word_timestamps;
     // The number format changes the arithmetic, so it may change words.
     if (e.compute_type != "auto") o["compute_type"] = e.compute_type;

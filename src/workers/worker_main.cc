@@ -53,7 +53,7 @@ std::string engine_options_to_json(const asr::EngineOptions& o) {
   nlohmann::json j = {{"engine", o.engine},          {"model", o.model},         {"language", o.language},
                       {"task", o.task},              {"threads", o.threads},     {"beam_size", o.beam_size},
                       {"batch_size", o.batch_size},  {"initial_prompt", o.initial_prompt},
-                      {"word_timestamps", o.word_timestamps}, {"device", o.device},
+                      {"word_timestamps", o.word_timestamps}, {"device", o.device}, {"hotwords", o.hotwords},
                       {"compute_type", o.compute_type}};
   return j.dump();
 }
@@ -73,6 +73,7 @@ Result<asr::EngineOptions> engine_options_from_json(const std::string& text) {
     o.initial_prompt = j.value("initial_prompt", o.initial_prompt);
     o.word_timestamps = j.value("word_timestamps", o.word_timestamps);
     o.device = j.value("device", o.device);
+    o.hotwords = j.value("hotwords", o.hotwords);
     o.compute_type = j.value("compute_type", o.compute_type);
   } catch (const nlohmann::json::exception& e) {
     return invalid_argument(std::string("--engine-options: ") + e.what());

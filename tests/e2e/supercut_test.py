@@ -296,6 +296,40 @@ class WhisperEngine(Workdir):
                 self.assertLessEqual(w["start"], w["end"])
                 self.assertLessEqual(w["end"], duration + 0.5)
 
+    def test_hotwords_compute_type_and_device(self):
+        hf, _ = self.make_model()
+        src = talk("c")
+        lib = self.path("lib.db")
+
+        def cut(*extra):
+            p = run(["supercut", "-i", src, "--engine", "whisper", "--model", hf, "--workers", "1",
+                     "--library", lib, "-w", "budget", "--dry-run", "--compute-type", "f32", *extra])
+            self.assertIn(p.returncode, (0, EXIT_NO_MATCH), p.stderr)
+            return p.stderr
+
+        # The target words bias the decoder by default, so the transcript
+        # made with them is stored under its own key: the same supercut
+        # finds it again, one without hotwords or with other words does not.
+        self.assertIn("0 of 1 inputs known", cut())
+        self.assertIn("1 of 1 inputs known", cut())
+        self.assertIn("0 of 1 inputs known", cut("--no-hotwords"))
+        self.assertIn("1 of 1 inputs known", cut("--no-hotwords"))
+        # Another compute type is another transcript too.
+        p = run(["supercut", "-i", src, "--engine", "whisper", "--model", hf, "--workers", "1",
+                 "--library", lib, "-w", "budget", "--dry-run", "--compute-type", "int8"])
+        self.assertIn(p.returncode, (0, EXIT_NO_MATCH), p.stderr)
+        self.assertIn("0 of 1 inputs known", p.stderr)
+
+        # Bad values name themselves; a GPU that is not there says why.
+        for flag, value, words in (("--compute-type", "fp4", "fp4"), ("--device", "tpu:0", "tpu:0"),
+                                   ("--device", "cuda:0", "cuda:0")):
+            out = self.path("bad.mp4")
+            p = run(["supercut", "-i", src, "--engine", "whisper", "--model", hf, "--workers", "1",
+                     "--no-library", "-w", "budget", flag, value, "-o", out, "--in-process"])
+            self.assertNotIn(p.returncode, (0, EXIT_NO_MATCH), p.stderr)
+            self.assertIn(words, p.stderr)
+            self.assert_no_output("bad.mp4")
+
     def test_missing_model_is_a_clear_error(self):
         p = run(["supercut", "-i", talk("c"), "--engine", "whisper", "--model", self.path("nope"), "-w", "x",
                  "-o", self.path("out.mp4")])

@@ -116,6 +116,15 @@ Result<Decoder> Decoder::create(const Tokenizer& tokenizer, DecodeOptions option
                             "' is not available");
   }
   if (options.sample_len <= 0) options.sample_len = n_text_ctx / 2;
+  if (const size_t a = options.hotwords.find_first_not_of(" \t\r\n"); a != std::string::npos) {
+    if (!tokenizer.can_encode()) {
+      return unsupported("whisper: hotwords need a tokenizer with merges (this model's vocabulary can only decode)");
+    }
+    const size_t b = options.hotwords.find_last_not_of(" \t\r\n");
+    SF_ASSIGN_OR_RETURN(d.hotword_tokens_, tokenizer.encode(" " + options.hotwords.substr(a, b - a + 1)));
+    const size_t most = static_cast<size_t>(std::max(1, n_text_ctx / 4));
+    if (d.hotword_tokens_.size() > most) d.hotword_tokens_.resize(most);
+  }
 
   std::set<int> sup(options.suppress_tokens.begin(), options.suppress_tokens.end());
   if (options.suppress_tokens.empty() && options.suppress_non_speech) {
@@ -149,9 +158,13 @@ std::vector<int> Decoder::sot_sequence(int language_token) const {
 
 std::vector<int> Decoder::initial_tokens(const WindowRequest& r) const {
   std::vector<int> out;
-  if (!r.prompt.empty()) {
+  if (!r.prompt.empty() || !hotword_tokens_.empty()) {
     out.push_back(tok_->special().start_of_prev);
-    const size_t keep = static_cast<size_t>(n_text_ctx_ / 2 - 1);
+    // The hotwords first, then as much of the previous text as still fits
+    // in half the context.
+    out.insert(out.end(), hotword_tokens_.begin(), hotword_tokens_.end());
+    const size_t half = static_cast<size_t>(n_text_ctx_ / 2 - 1);
+    const size_t keep = half > hotword_tokens_.size() ? half - hotword_tokens_.size() : 0;
     size_t from = r.prompt.size() > keep ? r.prompt.size() - keep : 0;
     out.insert(out.end(), r.prompt.begin() + static_cast<std::ptrdiff_t>(from), r.prompt.end());
   }

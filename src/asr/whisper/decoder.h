@@ -78,6 +78,11 @@ struct DecodeOptions {
   float no_speech_threshold = 0.6f;
   bool condition_on_previous_text = true;
   std::string initial_prompt;
+  // Words to listen for (faster-whisper's `hotwords`): put before the
+  // previous text in every window's prompt, after <|startofprev|>, so the
+  // decoder expects them. At most a quarter of the text context; empty:
+  // none. Needs a tokenizer that can encode (create() fails otherwise).
+  std::string hotwords;
   int max_initial_timestamp_index = 50;  // 1.0 s
   int sample_len = 0;                    // 0: n_text_ctx / 2
   // Never sampled. Empty and suppress_non_speech: Whisper's set of symbols
@@ -158,9 +163,13 @@ class Decoder {
   // `sampled`. Exposed for tests.
   void apply_filters(std::span<const int> sampled, std::span<float> logits) const;
 
+  // The tokens a window's decoding starts from: [<|startofprev|> hotwords
+  // previous text] <|startoftranscript|> [language task]
+  // [<|notimestamps|>]. Exposed for tests.
+  std::vector<int> initial_tokens(const WindowRequest& r) const;
+
  private:
   Decoder() = default;
-  std::vector<int> initial_tokens(const WindowRequest& r) const;
 
   const Tokenizer* tok_ = nullptr;
   DecodeOptions options_;
@@ -170,6 +179,7 @@ class Decoder {
   int forced_language_ = -1;
   std::vector<int> suppress_;
   std::vector<int> begin_suppress_;
+  std::vector<int> hotword_tokens_;
 };
 
 }  // namespace sf::asr::whisper

@@ -215,6 +215,14 @@ Result<std::unique_ptr<Engine>> create_engine(const EngineOptions& options, cons
   d.task = options.task.empty() ? "transcribe" : options.task;
   d.beam_size = options.beam_size;
   d.initial_prompt = options.initial_prompt;
+  d.hotwords = options.hotwords;
+  if (!d.hotwords.empty() && !shared->tokenizer->can_encode()) {
+    // Supercuts set hotwords by default: a model that cannot encode text
+    // still transcribes, only without them.
+    SF_LOG_WARN("whisper: {} is a ggml file, whose vocabulary can only decode: transcribing without hotwords",
+                path);
+    d.hotwords.clear();
+  }
   d.word_timestamps = options.word_timestamps;
   d.max_initial_timestamp_index = g.max_initial_timestamp_index;
   if (!tuning.temperatures.empty()) d.temperatures = tuning.temperatures;

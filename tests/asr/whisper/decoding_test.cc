@@ -692,6 +692,47 @@ TEST_F(WhisperDecoding, BatchedChunksAreDecodedTogetherWithOffsets) {
   }
 }
 
+TEST_F(WhisperDecoding, HotwordsLeadEveryWindowsPrompt) {
+  const auto seq = cat({{ts(0)}, enc(" the"), {ts(50)}});
+  ScriptedBackend be(*tok_, [&](const Query& q) {
+    if (q.at_sot) return at_sot(*tok_, 0.0f);
+    return force(*tok_, seq, q);
+  });
+  DecodeOptions o = english(true);
+  o.initial_prompt = "world";
+  o.hotwords = "  the, world ";
+  Decoder d = decoder(o);
+  std::vector<SpeechChunk> chunks = {{0, 5 * 16000}, {8 * 16000, 20 * 16000}};
+  auto t = transcribe_chunks(be, d, chunks, 2, 0.0);
+  ASSERT_TRUE(t.ok()) << t.status().to_string();
+  // <|startofprev|>, the hotwords (trimmed, with a leading space), the
+  // initial prompt, then <|startoftranscript|>.
+  const auto expect = cat({{tok_->special().start_of_prev}, enc(" the, world"), enc(" world"), {tok_->special().sot}});
+  ASSERT_EQ(be.first_context.size(), 2u);
+  for (const auto& ctx : be.first_context) {
+    ASSERT_GE(ctx.size(), expect.size());
+    EXPECT_EQ(std::vector<int>(ctx.begin(), ctx.begin() + static_cast<std::ptrdiff_t>(expect.size())), expect);
+  }
+  // Without an initial prompt the hotwords still come first.
+  o.initial_prompt.clear();
+  Decoder d2 = decoder(o);
+  WindowRequest r;
+  const auto ctx = d2.initial_tokens(r);
+  const auto hot = cat({{tok_->special().start_of_prev}, enc(" the, world"), {tok_->special().sot}});
+  EXPECT_EQ(std::vector<int>(ctx.begin(), ctx.begin() + static_cast<std::ptrdiff_t>(hot.size())), hot);
+  // Hotwords never take more than a quarter of the context, and with them
+  // the previous text keeps at most the rest of the half.
+  std::string many;
+  for (int i = 0; i < 400; ++i) many += " the";
+  o.hotwords = many;
+  Decoder d3 = decoder(o);
+  WindowRequest r3;
+  r3.prompt.assign(400, enc(" world")[0]);
+  const auto c3 = d3.initial_tokens(r3);
+  const int n_text_ctx = 448;
+  EXPECT_LE(c3.size(), static_cast<size_t>(n_text_ctx / 2 + 4));
+}
+
 TEST(WhisperCompression, RatioSeparatesRepetitionFromText) {
   std::string rep;
   for (int i = 0; i < 50; ++i) rep += " the the";
