@@ -18,7 +18,7 @@
 //                 (CPU: AVX-512 BF16 dot products)
 //   int8          weights in int8, one scale per output row; the encoder's
 //                 GEMMs quantize their inputs to 8 bits per row too (CPU:
-//                 AVX-512 VNNI); decoder inputs stay f32
+//                 AVX-512 VNNI; the CPU decoder runs as f16)
 //   int8_float16  int8 weights with f16 activations (CUDA); on the CPU the
 //                 same as int8
 //   auto          the fastest type the device does well (resolve_compute_type)

@@ -6,13 +6,14 @@
 //   f16   the decoder streams IEEE-half copies of its matrices and keeps
 //         its cross-attention keys/values in half precision; the encoder
 //         runs f32 GEMMs on the same (f16-rounded) values;
-//   bf16  the encoder's GEMMs and attention products run on AVX-512 BF16
-//         dot products over bfloat16 copies of weights and inputs, with f32
+//   bf16  the encoder's GEMMs and attention products (and the cross-
+//         attention key/value projections) run on AVX-512 BF16 dot products
+//         over bfloat16 copies of weights and inputs, with f32
 //         accumulation; the decoder as f16;
-//   int8  the encoder's linear layers run VNNI int8 dot products (weights
-//         with one scale per output row, inputs quantized per row), its
-//         attention as bf16; the decoder streams int8 weights with per-row
-//         scales (a quarter of the f32 bytes).
+//   int8  the encoder's linear layers (and the cross-attention key/value
+//         projections) run VNNI int8 dot products (weights with one scale
+//         per output row, inputs quantized per row), its convolutions and
+//         attention as bf16; the decoder as f16.
 // Weight copies in each format are made once per Model and shared by every
 // CpuSession over it (prepared_weights()).
 //
