@@ -1,5 +1,6 @@
 #include "asr/whisper/model/session.h"
 
+#include <new>
 #include <string>
 
 #include "asr/whisper/cpu/cpu_session.h"
@@ -33,7 +34,16 @@ Result<std::unique_ptr<Session>> Session::create(std::shared_ptr<const Model> mo
     SF_RETURN_IF_ERROR(create(std::move(model), opts, &session));
     return session;
   }
-  return create_cpu_session(std::move(model), opts);
+  // Weights in the compute type's format and the session's buffers are
+  // allocated here: running out of memory is an error to report, not a
+  // crash.
+  const std::string name = model->name();
+  try {
+    return create_cpu_session(std::move(model), opts);
+  } catch (const std::bad_alloc&) {
+    return unavailable("whisper: out of memory setting up " + name + " on the CPU in " +
+                       std::string(compute_type_name(opts.compute_type)));
+  }
 }
 
 }  // namespace sf::asr::whisper

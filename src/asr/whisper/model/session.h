@@ -73,7 +73,7 @@ class Session {
   // format are prepared once per model and device and shared by every
   // session on them. Errors: kInvalidArgument for a null model or options
   // out of range; kUnavailable when the device asked for cannot run (the
-  // message says why); kResourceExhausted when the device is out of memory.
+  // message says why) or runs out of memory.
   static Result<std::unique_ptr<Session>> create(std::shared_ptr<const Model> model,
                                                  const SessionOptions& options);
   virtual ~Session();
