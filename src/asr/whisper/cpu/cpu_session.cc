@@ -113,8 +113,11 @@ struct CpuSession::State {
   std::vector<float> col;       // im2col scratch
   std::vector<float> x, h, q, k, v, attn, scores, mlp;
 
-  // Decoder.
-  std::vector<std::vector<float>> kv;  // per slot: layer x {K, V} x n_text_ctx x d (lazy)
+  // Decoder. The self-attention cache of a slot is layer x {K, V} x
+  // n_text_ctx x d, allocated on first use: in f32 (kv), or in half
+  // precision (kv16) where half_kv, like the cross-attention keys/values.
+  std::vector<std::vector<float>> kv;
+  std::vector<std::vector<uint16_t>> kv16;  // per slot, where half_kv
   std::vector<float> dx, dh, dq, dk, dv, dattn, dscores, dmlp, dlogits_in;
   std::vector<AlignmentHead> collect;
   std::vector<std::vector<float>> collected;  // per item of the last decode
@@ -125,6 +128,16 @@ struct CpuSession::State {
   bool half_kv = false;
   std::vector<uint16_t> cross_kv16;
   std::vector<float> kv_scratch;  // one layer's K and V in f32 (GEMM path)
+
+  // Makes sure a slot's self-attention cache (`n` values) exists.
+  void ensure_kv(int slot, size_t n) {
+    if (half_kv) {
+      if (kv16.size() < kv.size()) kv16.resize(kv.size());
+      if (kv16[sz(slot)].empty()) kv16[sz(slot)].assign(n, 0);
+    } else if (kv[sz(slot)].empty()) {
+      kv[sz(slot)].assign(n, 0.0f);
+    }
+  }
 
   uint16_t* cross16(const HParams& hp, int layer, int b, int which) {
     const size_t td = sz(hp.n_audio_ctx) * sz(hp.n_text_state);
@@ -338,10 +351,7 @@ Status CpuSession::decode(std::span<const DecodeItem> items, std::vector<float>*
   int max_tokens = 0;
   for (const auto& it : items) max_tokens = std::max(max_tokens, static_cast<int>(it.tokens.size()));
   s.dscores.resize(sz(nh) * sz(max_tokens) * sz(std::max(T, ctx)));
-  for (const auto& it : items) {
-    auto& cache = s.kv[sz(it.slot)];
-    if (cache.empty()) cache.assign(sz(hp.n_text_layer) * slot_layer, 0.0f);
-  }
+  for (const auto& it : items) s.ensure_kv(it.slot, sz(hp.n_text_layer) * slot_layer);
 
   // Which heads to record, per layer.
   std::vector<std::vector<int>> record(sz(hp.n_text_layer));  // layer -> head -> index in collect
@@ -373,10 +383,34 @@ Status CpuSession::decode(std::span<const DecodeItem> items, std::vector<float>*
       const DecodeItem& it = items[i];
       const int n = static_cast<int>(it.tokens.size());
       const int len = it.n_past + n;
-      float* kc = s.kv[sz(it.slot)].data() + sz(l) * slot_layer;
-      float* vc = kc + sz(ctx) * sz(d);
-      std::memcpy(kc + sz(it.n_past) * sz(d), s.dk.data() + sz(row_start[i]) * sz(d), sz(n) * sz(d) * sizeof(float));
-      std::memcpy(vc + sz(it.n_past) * sz(d), s.dv.data() + sz(row_start[i]) * sz(d), sz(n) * sz(d) * sizeof(float));
+      const float* new_k = s.dk.data() + sz(row_start[i]) * sz(d);
+      const float* new_v = s.dv.data() + sz(row_start[i]) * sz(d);
+      const float* kc = nullptr;  // f32 keys/values for the paths below
+      const float* vc = nullptr;
+      uint16_t* kc16 = nullptr;
+      uint16_t* vc16 = nullptr;
+      if (s.half_kv) {
+        kc16 = s.kv16[sz(it.slot)].data() + sz(l) * slot_layer;
+        vc16 = kc16 + sz(ctx) * sz(d);
+        cpu::floats_to_half(new_k, kc16 + sz(it.n_past) * sz(d), sz(n) * sz(d));
+        cpu::floats_to_half(new_v, vc16 + sz(it.n_past) * sz(d), sz(n) * sz(d));
+        if (n > kFewRows) {
+          // The GEMM path wants f32 keys/values: widen the visible ones.
+          const size_t ld = sz(len) * sz(d);
+          s.kv_scratch.resize(std::max(s.kv_scratch.size(), 2 * ld));
+          cpu::halfs_to_float(kc16, s.kv_scratch.data(), ld);
+          cpu::halfs_to_float(vc16, s.kv_scratch.data() + ld, ld);
+          kc = s.kv_scratch.data();
+          vc = kc + ld;
+        }
+      } else {
+        float* k32 = s.kv[sz(it.slot)].data() + sz(l) * slot_layer;
+        float* v32 = k32 + sz(ctx) * sz(d);
+        std::memcpy(k32 + sz(it.n_past) * sz(d), new_k, sz(n) * sz(d) * sizeof(float));
+        std::memcpy(v32 + sz(it.n_past) * sz(d), new_v, sz(n) * sz(d) * sizeof(float));
+        kc = k32;
+        vc = v32;
+      }
       const float* q = s.dq.data() + sz(row_start[i]) * sz(d);
       float* o = s.dattn.data() + sz(row_start[i]) * sz(d);
       if (n <= kFewRows) {
@@ -386,8 +420,13 @@ Status CpuSession::decode(std::span<const DecodeItem> items, std::vector<float>*
         s.pool.parallel_for(sz(nh), [&](size_t h0, size_t h1) {
           for (size_t hd = h0; hd < h1; ++hd) {
             const size_t off = hd * sz(dh);
-            cpu::attention_rows(q + off, sz(d), kc + off, vc + off, sz(d), n, len, dh, scale, true, o + off, sz(d),
-                                scores + hd * sz(n) * sz(len));
+            if (kc16 != nullptr) {
+              cpu::attention_rows_f16(q + off, sz(d), kc16 + off, vc16 + off, sz(d), n, len, dh, scale, true, o + off,
+                                      sz(d), scores + hd * sz(n) * sz(len));
+            } else {
+              cpu::attention_rows(q + off, sz(d), kc + off, vc + off, sz(d), n, len, dh, scale, true, o + off, sz(d),
+                                  scores + hd * sz(n) * sz(len));
+            }
           }
         });
         continue;
@@ -493,23 +532,31 @@ void CpuSession::copy_kv(int src_slot, int dst_slot, int n) {
     return;
   }
   const size_t slot_layer = 2 * sz(hp.n_text_ctx) * sz(hp.n_text_state);
-  auto& src = state_->kv[sz(src_slot)];
-  auto& dst = state_->kv[sz(dst_slot)];
-  if (src.empty()) return;
-  if (dst.empty()) dst.assign(src.size(), 0.0f);
   const size_t count = sz(std::min(n, hp.n_text_ctx)) * sz(hp.n_text_state);
-  for (int l = 0; l < hp.n_text_layer; ++l) {
-    for (int kv = 0; kv < 2; ++kv) {
-      const size_t off = sz(l) * slot_layer + sz(kv) * sz(hp.n_text_ctx) * sz(hp.n_text_state);
-      std::memcpy(dst.data() + off, src.data() + off, count * sizeof(float));
+  auto copy = [&](auto& caches) {
+    if (caches.size() <= sz(std::max(src_slot, dst_slot))) return;
+    auto& src = caches[sz(src_slot)];
+    auto& dst = caches[sz(dst_slot)];
+    if (src.empty()) return;
+    if (dst.empty()) dst.assign(src.size(), 0);
+    for (int l = 0; l < hp.n_text_layer; ++l) {
+      for (int kv = 0; kv < 2; ++kv) {
+        const size_t off = sz(l) * slot_layer + sz(kv) * sz(hp.n_text_ctx) * sz(hp.n_text_state);
+        std::copy_n(src.data() + off, count, dst.data() + off);
+      }
     }
+  };
+  if (state_->half_kv) {
+    copy(state_->kv16);
+  } else {
+    copy(state_->kv);
   }
 }
 
 void CpuSession::reset_kv(int slot) {
   if (slot < 0 || slot >= options_.kv_slots) return;
-  auto& cache = state_->kv[sz(slot)];
-  std::fill(cache.begin(), cache.end(), 0.0f);
+  if (sz(slot) < state_->kv.size()) std::fill(state_->kv[sz(slot)].begin(), state_->kv[sz(slot)].end(), 0.0f);
+  if (sz(slot) < state_->kv16.size()) std::fill(state_->kv16[sz(slot)].begin(), state_->kv16[sz(slot)].end(), 0);
 }
 
 Status CpuSession::set_collect_cross_attention(std::vector<AlignmentHead> heads) {
