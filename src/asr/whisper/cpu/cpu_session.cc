@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <string>
 
 namespace sf::asr::whisper {
@@ -128,6 +129,11 @@ struct CpuSession::State {
   bool half_kv = false;
   std::vector<uint16_t> cross_kv16;
   std::vector<float> kv_scratch;  // one layer's K and V in f32 (GEMM path)
+
+  // The fused token step (decode_step): its stages, and per pool slot a
+  // layer-normed copy of the rows and attention probabilities.
+  std::unique_ptr<cpu::Stages> stages;
+  std::vector<std::vector<float>> slot_norm, slot_probs;
 
   // Makes sure a slot's self-attention cache (`n` values) exists.
   void ensure_kv(int slot, size_t n) {
@@ -290,7 +296,215 @@ Status CpuSession::encode(std::span<const float> mel, int batch) {
 }
 
 namespace {
+
 constexpr int kFewRows = 8;  // decode: per-item query rows handled without GEMM
+
+// What a projection does with its output columns.
+enum class Out { kSet, kResidual, kGelu };  // y = p, y += p, y = gelu(p)
+
+// Columns [n0, n1) of the projection p = x W^T + b of `rows` rows (width
+// k) into y (rows x out): over the F16 copy of W where there is one.
+void proj_cols(const float* x, int rows, int k, const float* w, const uint16_t* wh, const float* b, int out, float* y,
+               int n0, int n1, Out mode) {
+  if (n0 >= n1) return;
+  if (mode == Out::kResidual && b != nullptr) {
+    for (int r = 0; r < rows; ++r) {
+      float* row = y + sz(r) * sz(out);
+      for (int n = n0; n < n1; ++n) row[n] += b[n];
+    }
+  }
+  const bool accumulate = mode == Out::kResidual;
+  if (wh != nullptr) {
+    cpu::gemm_f16(x, rows, k, wh, n0, n1, y, sz(out), accumulate);
+  } else {
+    cpu::gemm_f32(x, rows, k, w, n0, n1, y, sz(out), accumulate);
+  }
+  if (mode == Out::kResidual) return;
+  for (int r = 0; r < rows; ++r) {
+    float* row = y + sz(r) * sz(out);
+    if (b != nullptr) {
+      for (int n = n0; n < n1; ++n) row[n] += b[n];
+    }
+    if (mode == Out::kGelu) cpu::gelu(row + n0, sz(n1 - n0));
+  }
+}
+
+// How many chunks a stage of n output columns is cut into: one per thread
+// would leave a thread that is slow for a moment holding up the others; a
+// few per thread balance that. One thread: one chunk.
+int column_chunks(int n, int threads) { return threads == 1 ? 1 : std::clamp(n / 64, 1, 4 * threads); }
+
+// The first column of chunk c of `chunks` over n columns (multiples of 16,
+// so no two threads write one cache line of the output).
+int chunk_begin(int n, int chunks, int c) {
+  return c >= chunks ? n : static_cast<int>((static_cast<long>(n) * c / chunks) & ~15L);
+}
+
+// One decode() whose items all have few rows, as one parallel region over
+// the pool: per layer eight stages (q/k/v, self-attention, its output,
+// cross q, cross-attention, its output, fc1 with GELU, fc2), each split by
+// output columns or by (item, head), then the vocabulary projection. Each
+// LayerNorm is computed by every thread that takes part in the stage that
+// reads it, into its own buffer (d floats per row: cheaper than a stage).
+// s.dx holds the embedded rows; logits receive out_rows x n_vocab.
+void decode_step(CpuSession::State& s, const HParams& hp, const Weights& w, std::span<const DecodeItem> items,
+                 const std::vector<int>& row_start, int rows, int max_tokens,
+                 const std::vector<std::vector<int>>& record, bool all_logits, float* logits) {
+  const int d = hp.n_text_state;
+  const int T = hp.n_audio_ctx;
+  const int nh = hp.n_text_head;
+  const int dh = d / nh;
+  const int ctx = hp.n_text_ctx;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
+  const size_t slot_layer = 2 * sz(ctx) * sz(d);
+  const int threads = s.pool.threads();
+  const int n_items = static_cast<int>(items.size());
+
+  const int stage_count = 8 * hp.n_text_layer + 1;
+  if (s.stages == nullptr || s.stages->capacity() < stage_count) s.stages = std::make_unique<cpu::Stages>(stage_count);
+  s.stages->reset(stage_count);
+  s.slot_norm.resize(sz(threads));
+  s.slot_probs.resize(sz(threads));
+  for (int t = 0; t < threads; ++t) {
+    s.slot_norm[sz(t)].resize(sz(rows) * sz(d));
+    s.slot_probs[sz(t)].resize(sz(max_tokens) * sz(std::max(T, ctx)));
+  }
+  const int d_chunks = column_chunks(d, threads);
+  const int qkv_chunks = column_chunks(3 * d, threads);
+  const int fc1_chunks = column_chunks(4 * d, threads);
+  const int vocab_chunks = column_chunks(hp.n_vocab, threads);
+  const int head_chunks = n_items * nh;
+  float* dx = s.dx.data();
+  float* dq = s.dq.data();
+  float* dk = s.dk.data();
+  float* dv = s.dv.data();
+  float* dattn = s.dattn.data();
+  float* dmlp = s.dmlp.data();
+
+  s.pool.run_region([&](int slot) {
+    cpu::Stages& st = *s.stages;
+    float* norm = s.slot_norm[sz(slot)].data();
+    float* probs = s.slot_probs[sz(slot)].data();
+    int stage = 0;
+    // A stage over the LayerNorm of dx: normed on this thread's first chunk.
+    auto normed_stage = [&](const float* ln_w, const float* ln_b, int chunks, auto&& body) {
+      bool normed = false;
+      st.run(stage++, chunks, [&](int c) {
+        if (!normed) {
+          cpu::layer_norm(dx, norm, rows, d, ln_w, ln_b);
+          normed = true;
+        }
+        body(c);
+      });
+    };
+    // A stage of one projection split by output columns.
+    auto columns = [&](int chunks, int out, auto&& body) {
+      return [&, chunks, out](int c) { body(chunk_begin(out, chunks, c), chunk_begin(out, chunks, c + 1)); };
+    };
+
+    for (int l = 0; l < hp.n_text_layer; ++l) {
+      const DecoderLayerWeights& L = w.dec[sz(l)];
+      const EncoderLayerWeights& A = L.self;
+      normed_stage(A.attn_ln_w, A.attn_ln_b, qkv_chunks, columns(qkv_chunks, 3 * d, [&](int c0, int c1) {
+                     const float* mw[3] = {A.q_w, A.k_w, A.v_w};
+                     const uint16_t* mh[3] = {A.q_h, A.k_h, A.v_h};
+                     const float* mb[3] = {A.q_b, nullptr, A.v_b};
+                     float* my[3] = {dq, dk, dv};
+                     for (int m = 0; m < 3; ++m) {
+                       const int lo = std::max(c0, m * d) - m * d;
+                       const int hi = std::min(c1, (m + 1) * d) - m * d;
+                       proj_cols(norm, rows, d, mw[m], mh[m], mb[m], d, my[m], lo, hi, Out::kSet);
+                     }
+                   }));
+      st.run(stage++, head_chunks, [&](int c) {
+        const DecodeItem& it = items[sz(c / nh)];
+        const size_t off = sz(c % nh) * sz(dh);
+        const int n = static_cast<int>(it.tokens.size());
+        const int len = it.n_past + n;
+        const size_t r0 = sz(row_start[sz(c / nh)]) * sz(d);
+        // This head's columns of the new keys/values join the cache here.
+        if (s.half_kv) {
+          uint16_t* kc = s.kv16[sz(it.slot)].data() + sz(l) * slot_layer;
+          uint16_t* vc = kc + sz(ctx) * sz(d);
+          for (int r = 0; r < n; ++r) {
+            const size_t at = (sz(it.n_past) + sz(r)) * sz(d) + off;
+            cpu::floats_to_half(dk + r0 + sz(r) * sz(d) + off, kc + at, sz(dh));
+            cpu::floats_to_half(dv + r0 + sz(r) * sz(d) + off, vc + at, sz(dh));
+          }
+          cpu::attention_rows_f16(dq + r0 + off, sz(d), kc + off, vc + off, sz(d), n, len, dh, scale, true,
+                                  dattn + r0 + off, sz(d), probs);
+        } else {
+          float* kc = s.kv[sz(it.slot)].data() + sz(l) * slot_layer;
+          float* vc = kc + sz(ctx) * sz(d);
+          for (int r = 0; r < n; ++r) {
+            const size_t at = (sz(it.n_past) + sz(r)) * sz(d) + off;
+            std::copy_n(dk + r0 + sz(r) * sz(d) + off, dh, kc + at);
+            std::copy_n(dv + r0 + sz(r) * sz(d) + off, dh, vc + at);
+          }
+          cpu::attention_rows(dq + r0 + off, sz(d), kc + off, vc + off, sz(d), n, len, dh, scale, true,
+                              dattn + r0 + off, sz(d), probs);
+        }
+      });
+      st.run(stage++, d_chunks, columns(d_chunks, d, [&](int n0, int n1) {
+               proj_cols(dattn, rows, d, A.o_w, A.o_h, A.o_b, d, dx, n0, n1, Out::kResidual);
+             }));
+
+      normed_stage(L.cross_ln_w, L.cross_ln_b, d_chunks, columns(d_chunks, d, [&](int n0, int n1) {
+                     proj_cols(norm, rows, d, L.cross_q_w, L.cross_q_h, L.cross_q_b, d, dq, n0, n1, Out::kSet);
+                   }));
+      st.run(stage++, head_chunks, [&](int c) {
+        const size_t i = sz(c / nh);
+        const DecodeItem& it = items[i];
+        const int hd = c % nh;
+        const size_t off = sz(hd) * sz(dh);
+        const int n = static_cast<int>(it.tokens.size());
+        const size_t r0 = sz(row_start[i]) * sz(d);
+        if (s.half_kv) {
+          cpu::attention_rows_f16(dq + r0 + off, sz(d), s.cross16(hp, l, it.batch_index, 0) + off,
+                                  s.cross16(hp, l, it.batch_index, 1) + off, sz(d), n, T, dh, scale, false,
+                                  dattn + r0 + off, sz(d), probs);
+        } else {
+          cpu::attention_rows(dq + r0 + off, sz(d), s.cross(hp, l, it.batch_index, 0) + off,
+                              s.cross(hp, l, it.batch_index, 1) + off, sz(d), n, T, dh, scale, false, dattn + r0 + off,
+                              sz(d), probs);
+        }
+        if (const int idx = record[sz(l)][sz(hd)]; idx >= 0) {
+          std::copy_n(probs, sz(n) * sz(T), s.collected[i].data() + sz(idx) * sz(n) * sz(T));
+        }
+      });
+      st.run(stage++, d_chunks, columns(d_chunks, d, [&](int n0, int n1) {
+               proj_cols(dattn, rows, d, L.cross_o_w, L.cross_o_h, L.cross_o_b, d, dx, n0, n1, Out::kResidual);
+             }));
+
+      normed_stage(A.mlp_ln_w, A.mlp_ln_b, fc1_chunks, columns(fc1_chunks, 4 * d, [&](int n0, int n1) {
+                     proj_cols(norm, rows, d, A.fc1_w, A.fc1_h, A.fc1_b, 4 * d, dmlp, n0, n1, Out::kGelu);
+                   }));
+      st.run(stage++, d_chunks, columns(d_chunks, d, [&](int n0, int n1) {
+               proj_cols(dmlp, rows, 4 * d, A.fc2_w, A.fc2_h, A.fc2_b, d, dx, n0, n1, Out::kResidual);
+             }));
+    }
+
+    // Only the rows whose logits are wanted go through the final norm and
+    // the (large) vocabulary projection.
+    const int out_rows = all_logits ? rows : n_items;
+    bool normed = false;
+    st.run(stage++, vocab_chunks, columns(vocab_chunks, hp.n_vocab, [&](int n0, int n1) {
+             if (!normed) {
+               if (all_logits) {
+                 cpu::layer_norm(dx, norm, rows, d, w.dec_ln_w, w.dec_ln_b);
+               } else {
+                 for (int i = 0; i < n_items; ++i) {
+                   const size_t last = sz(row_start[sz(i)]) + items[sz(i)].tokens.size() - 1;
+                   cpu::layer_norm(dx + last * sz(d), norm + sz(i) * sz(d), 1, d, w.dec_ln_w, w.dec_ln_b);
+                 }
+               }
+               normed = true;
+             }
+             proj_cols(norm, out_rows, d, w.tok_emb, w.tok_emb_h, nullptr, hp.n_vocab, logits, n0, n1, Out::kSet);
+           }));
+  });
+}
+
 }  // namespace
 
 Status CpuSession::decode(std::span<const DecodeItem> items, std::vector<float>* logits, bool all_logits) {
@@ -370,6 +584,12 @@ Status CpuSession::decode(std::span<const DecodeItem> items, std::vector<float>*
       const float* pe = w.dec_pos + (sz(it.n_past) + j) * sz(d);
       for (int c = 0; c < d; ++c) row[c] = te[c] + pe[c];
     }
+  }
+
+  if (rows <= State::kStreamRowsMax && max_tokens <= kFewRows && cpu::fast_f16()) {
+    logits->resize(sz(all_logits ? rows : static_cast<int>(items.size())) * sz(hp.n_vocab));
+    decode_step(s, hp, w, items, row_start, rows, max_tokens, record, all_logits, logits->data());
+    return {};
   }
 
   for (int l = 0; l < hp.n_text_layer; ++l) {
