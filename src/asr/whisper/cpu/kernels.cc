@@ -361,6 +361,21 @@ bool have_avx512() {
   return ok;
 }
 
+// (Written with zero-masked conversions and lane shuffles rather than the
+// plain intrinsics, whose undefined-source form GCC 12 reports as maybe
+// uninitialized.)
+__attribute__((target("avx512f,avx2,fma,f16c"))) inline __m512 load_half16(const uint16_t* p) {
+  return _mm512_maskz_cvtph_ps(0xffff, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+
+__attribute__((target("avx512f,avx2,fma,f16c"))) inline __m256 fold16(__m512 v) {
+  const __m512d d = _mm512_castps_pd(v);
+  return _mm256_add_ps(_mm256_castpd_ps(_mm512_maskz_extractf64x4_pd(0xff, d, 0)),
+                       _mm256_castpd_ps(_mm512_maskz_extractf64x4_pd(0xff, d, 1)));
+}
+
+__attribute__((target("avx512f,avx2,fma,f16c"))) inline float hsum16(__m512 v) { return hsum8(fold16(v)); }
+
 // gemv_avx2 over half weights with 512-bit vectors: one conversion and one
 // FMA per 16 weights instead of per 8, so the core keeps up with memory
 // when the rows are short (a single core's streaming rate is already near
@@ -376,35 +391,28 @@ __attribute__((target("avx512f,avx2,fma,f16c"))) void gemv_f16_avx512(const floa
     __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
     int j = 0;
     for (; j < k64; j += 64) {
-      a0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wn + j))),
+      a0 = _mm512_fmadd_ps(load_half16(wn + j),
                            _mm512_loadu_ps(x + j), a0);
-      a1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wn + j + 16))),
+      a1 = _mm512_fmadd_ps(load_half16(wn + j + 16),
                            _mm512_loadu_ps(x + j + 16), a1);
-      a2 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wn + j + 32))),
+      a2 = _mm512_fmadd_ps(load_half16(wn + j + 32),
                            _mm512_loadu_ps(x + j + 32), a2);
-      a3 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wn + j + 48))),
+      a3 = _mm512_fmadd_ps(load_half16(wn + j + 48),
                            _mm512_loadu_ps(x + j + 48), a3);
     }
     for (; j < k16; j += 16) {
-      a0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wn + j))),
+      a0 = _mm512_fmadd_ps(load_half16(wn + j),
                            _mm512_loadu_ps(x + j), a0);
     }
-    float sum = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+    float sum = hsum16(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
     for (; j < k; ++j) sum += half_to_float(wn[j]) * x[j];
     y[n] = accumulate ? y[n] + sum : sum;
   }
 }
 
-__attribute__((target("avx512f,avx2,fma,f16c"))) inline __m512 load_half16(const uint16_t* p) {
-  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
-}
-
 // The sums of four vectors, as one vector of 4.
 __attribute__((target("avx512f,avx2,fma,f16c"))) inline __m128 hsum4x16(__m512 a, __m512 b, __m512 c, __m512 d) {
-  auto half = [](__m512 v) {
-    return _mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
-  };
-  const __m256 s = _mm256_hadd_ps(_mm256_hadd_ps(half(a), half(b)), _mm256_hadd_ps(half(c), half(d)));
+  const __m256 s = _mm256_hadd_ps(_mm256_hadd_ps(fold16(a), fold16(b)), _mm256_hadd_ps(fold16(c), fold16(d)));
   return _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
 }
 
@@ -439,7 +447,7 @@ __attribute__((target("avx512f,avx2,fma,f16c"))) void attention_rows_f16_avx512(
       const uint16_t* kt = k + static_cast<size_t>(t) * ldkv;
       __m512 a = _mm512_setzero_ps();
       for (int j = 0; j < dh; j += 16) a = _mm512_fmadd_ps(_mm512_loadu_ps(qr + j), load_half16(kt + j), a);
-      p[t] = scale * _mm512_reduce_add_ps(a);
+      p[t] = scale * hsum16(a);
     }
     softmax_row_avx2(p, visible);
     std::fill(p + visible, p + len, 0.0f);
