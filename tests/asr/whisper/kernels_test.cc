@@ -192,7 +192,8 @@ namespace {
 
 // The half-precision kernels at the decoder's real widths (where the
 // AVX-512 variants run on CPUs that have it) against plain double sums
-// over the same half values.
+// over the same half values; attention_heads_f16 against the checked
+// single-head kernel.
 TEST(WhisperKernels, HalfKernelsMatchScalarAtModelWidths) {
   std::mt19937 rng(17);
   std::normal_distribution<float> dist;
@@ -260,6 +261,17 @@ TEST(WhisperKernels, HalfKernelsMatchScalarAtModelWidths) {
           ASSERT_EQ(o[static_cast<size_t>(r) * ld], 9.0f);
           ASSERT_EQ(o[static_cast<size_t>(r) * ld + 2 * off], 9.0f);
         }
+        // All three heads in one call: the middle one as above.
+        std::vector<float> oh(o.size(), 9.0f), ph(3 * p.size());
+        attention_heads_f16(q.data(), ld, kh.data(), vh.data(), ld, n, len, 3, dh, 0.125f, causal, oh.data(), ld,
+                            ph.data());
+        for (int r = 0; r < n; ++r) {
+          for (int j = 0; j < dh; ++j) {
+            const size_t at = static_cast<size_t>(r) * ld + off + static_cast<size_t>(j);
+            ASSERT_NEAR(oh[at], o[at], 1e-5) << dh << " " << len << " " << causal;
+          }
+        }
+        for (size_t i = 0; i < p.size(); ++i) ASSERT_NEAR(ph[p.size() + i], p[i], 1e-6) << dh << " " << len;
       }
     }
   }

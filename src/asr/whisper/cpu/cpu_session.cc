@@ -343,7 +343,8 @@ int chunk_begin(int n, int chunks, int c) {
 // One decode() whose items all have few rows, as one parallel region over
 // the pool: per layer eight stages (q/k/v, self-attention, its output,
 // cross q, cross-attention, its output, fc1 with GELU, fc2), each split by
-// output columns or by (item, head), then the vocabulary projection. Each
+// output columns or by (item, group of heads), then the vocabulary
+// projection. Each
 // LayerNorm is computed by every thread that takes part in the stage that
 // reads it, into its own buffer (d floats per row: cheaper than a stage).
 // s.dx holds the embedded rows; logits receive out_rows x n_vocab.
@@ -367,13 +368,17 @@ void decode_step(CpuSession::State& s, const HParams& hp, const Weights& w, std:
   s.slot_probs.resize(sz(threads));
   for (int t = 0; t < threads; ++t) {
     s.slot_norm[sz(t)].resize(sz(rows) * sz(d));
-    s.slot_probs[sz(t)].resize(sz(max_tokens) * sz(std::max(T, ctx)));
+    s.slot_probs[sz(t)].resize(sz(nh) * sz(max_tokens) * sz(std::max(T, ctx)));
   }
   const int d_chunks = column_chunks(d, threads);
   const int qkv_chunks = column_chunks(3 * d, threads);
   const int fc1_chunks = column_chunks(4 * d, threads);
   const int vocab_chunks = column_chunks(hp.n_vocab, threads);
-  const int head_chunks = n_items * nh;
+  // Attention: the heads of an item in one group per thread (a sweep over
+  // whole cache rows; see attention_heads_f16).
+  const int groups = std::min(nh, threads);
+  const int head_chunks = n_items * groups;
+  auto group_begin = [&](int g) { return nh * g / groups; };
   float* dx = s.dx.data();
   float* dq = s.dq.data();
   float* dk = s.dk.data();
@@ -417,32 +422,38 @@ void decode_step(CpuSession::State& s, const HParams& hp, const Weights& w, std:
                      }
                    }));
       st.run(stage++, head_chunks, [&](int c) {
-        const DecodeItem& it = items[sz(c / nh)];
-        const size_t off = sz(c % nh) * sz(dh);
+        const DecodeItem& it = items[sz(c / groups)];
+        const int h0 = group_begin(c % groups);
+        const int hn = group_begin(c % groups + 1) - h0;
+        const size_t off = sz(h0) * sz(dh);
+        const size_t width = sz(hn) * sz(dh);
         const int n = static_cast<int>(it.tokens.size());
         const int len = it.n_past + n;
-        const size_t r0 = sz(row_start[sz(c / nh)]) * sz(d);
-        // This head's columns of the new keys/values join the cache here.
+        const size_t r0 = sz(row_start[sz(c / groups)]) * sz(d);
+        // These heads' columns of the new keys/values join the cache here.
         if (s.half_kv) {
           uint16_t* kc = s.kv16[sz(it.slot)].data() + sz(l) * slot_layer;
           uint16_t* vc = kc + sz(ctx) * sz(d);
           for (int r = 0; r < n; ++r) {
             const size_t at = (sz(it.n_past) + sz(r)) * sz(d) + off;
-            cpu::floats_to_half(dk + r0 + sz(r) * sz(d) + off, kc + at, sz(dh));
-            cpu::floats_to_half(dv + r0 + sz(r) * sz(d) + off, vc + at, sz(dh));
+            cpu::floats_to_half(dk + r0 + sz(r) * sz(d) + off, kc + at, width);
+            cpu::floats_to_half(dv + r0 + sz(r) * sz(d) + off, vc + at, width);
           }
-          cpu::attention_rows_f16(dq + r0 + off, sz(d), kc + off, vc + off, sz(d), n, len, dh, scale, true,
-                                  dattn + r0 + off, sz(d), probs);
+          cpu::attention_heads_f16(dq + r0 + off, sz(d), kc + off, vc + off, sz(d), n, len, hn, dh, scale, true,
+                                   dattn + r0 + off, sz(d), probs);
         } else {
           float* kc = s.kv[sz(it.slot)].data() + sz(l) * slot_layer;
           float* vc = kc + sz(ctx) * sz(d);
           for (int r = 0; r < n; ++r) {
             const size_t at = (sz(it.n_past) + sz(r)) * sz(d) + off;
-            std::copy_n(dk + r0 + sz(r) * sz(d) + off, dh, kc + at);
-            std::copy_n(dv + r0 + sz(r) * sz(d) + off, dh, vc + at);
+            std::copy_n(dk + r0 + sz(r) * sz(d) + off, width, kc + at);
+            std::copy_n(dv + r0 + sz(r) * sz(d) + off, width, vc + at);
           }
-          cpu::attention_rows(dq + r0 + off, sz(d), kc + off, vc + off, sz(d), n, len, dh, scale, true,
-                              dattn + r0 + off, sz(d), probs);
+          for (int h = 0; h < hn; ++h) {
+            const size_t ho = off + sz(h) * sz(dh);
+            cpu::attention_rows(dq + r0 + ho, sz(d), kc + ho, vc + ho, sz(d), n, len, dh, scale, true, dattn + r0 + ho,
+                                sz(d), probs);
+          }
         }
       });
       st.run(stage++, d_chunks, columns(d_chunks, d, [&](int n0, int n1) {
@@ -453,23 +464,30 @@ void decode_step(CpuSession::State& s, const HParams& hp, const Weights& w, std:
                      proj_cols(norm, rows, d, L.cross_q_w, L.cross_q_h, L.cross_q_b, d, dq, n0, n1, Out::kSet);
                    }));
       st.run(stage++, head_chunks, [&](int c) {
-        const size_t i = sz(c / nh);
+        const size_t i = sz(c / groups);
         const DecodeItem& it = items[i];
-        const int hd = c % nh;
-        const size_t off = sz(hd) * sz(dh);
+        const int h0 = group_begin(c % groups);
+        const int hn = group_begin(c % groups + 1) - h0;
+        const size_t off = sz(h0) * sz(dh);
         const int n = static_cast<int>(it.tokens.size());
         const size_t r0 = sz(row_start[i]) * sz(d);
+        const size_t plane = sz(n) * sz(T);  // one head's probabilities
         if (s.half_kv) {
-          cpu::attention_rows_f16(dq + r0 + off, sz(d), s.cross16(hp, l, it.batch_index, 0) + off,
-                                  s.cross16(hp, l, it.batch_index, 1) + off, sz(d), n, T, dh, scale, false,
-                                  dattn + r0 + off, sz(d), probs);
+          cpu::attention_heads_f16(dq + r0 + off, sz(d), s.cross16(hp, l, it.batch_index, 0) + off,
+                                   s.cross16(hp, l, it.batch_index, 1) + off, sz(d), n, T, hn, dh, scale, false,
+                                   dattn + r0 + off, sz(d), probs);
         } else {
-          cpu::attention_rows(dq + r0 + off, sz(d), s.cross(hp, l, it.batch_index, 0) + off,
-                              s.cross(hp, l, it.batch_index, 1) + off, sz(d), n, T, dh, scale, false, dattn + r0 + off,
-                              sz(d), probs);
+          for (int h = 0; h < hn; ++h) {
+            const size_t ho = off + sz(h) * sz(dh);
+            cpu::attention_rows(dq + r0 + ho, sz(d), s.cross(hp, l, it.batch_index, 0) + ho,
+                                s.cross(hp, l, it.batch_index, 1) + ho, sz(d), n, T, dh, scale, false,
+                                dattn + r0 + ho, sz(d), probs + sz(h) * plane);
+          }
         }
-        if (const int idx = record[sz(l)][sz(hd)]; idx >= 0) {
-          std::copy_n(probs, sz(n) * sz(T), s.collected[i].data() + sz(idx) * sz(n) * sz(T));
+        for (int h = 0; h < hn; ++h) {
+          if (const int idx = record[sz(l)][sz(h0 + h)]; idx >= 0) {
+            std::copy_n(probs + sz(h) * plane, plane, s.collected[i].data() + sz(idx) * plane);
+          }
         }
       });
       st.run(stage++, d_chunks, columns(d_chunks, d, [&](int n0, int n1) {

@@ -497,6 +497,79 @@ __attribute__((target("avx512f,avx2,fma,f16c"))) void attention_rows_f16_avx512(
   }
 }
 
+// attention_heads_f16 for dh % 16 == 0: one sweep over whole key rows and
+// one over whole value rows for all the heads, so memory is read in order
+// (per head, a row is a strided eighth of it).
+__attribute__((target("avx512f,avx2,fma,f16c"))) void attention_heads_f16_avx512(
+    const float* q, size_t ldq, const uint16_t* k, const uint16_t* v, size_t ldkv, int n, int len, int heads, int dh,
+    float scale, bool causal, float* out, size_t ldo, float* probs) {
+  const size_t plane = static_cast<size_t>(n) * static_cast<size_t>(len);  // one head's probabilities
+  for (int r = 0; r < n; ++r) {
+    const float* qr = q + static_cast<size_t>(r) * ldq;
+    const int visible = causal ? len - n + r + 1 : len;
+    auto prob = [&](int h) { return probs + static_cast<size_t>(h) * plane + static_cast<size_t>(r) * static_cast<size_t>(len); };
+    int t = 0;
+    for (; t + 4 <= visible; t += 4) {
+      const uint16_t* k0 = k + static_cast<size_t>(t) * ldkv;
+      for (int h = 0; h < heads; ++h) {
+        const size_t off = static_cast<size_t>(h) * static_cast<size_t>(dh);
+        __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
+        for (int j = 0; j < dh; j += 16) {
+          const __m512 qv = _mm512_loadu_ps(qr + off + j);
+          a0 = _mm512_fmadd_ps(qv, load_half16(k0 + off + j), a0);
+          a1 = _mm512_fmadd_ps(qv, load_half16(k0 + ldkv + off + j), a1);
+          a2 = _mm512_fmadd_ps(qv, load_half16(k0 + 2 * ldkv + off + j), a2);
+          a3 = _mm512_fmadd_ps(qv, load_half16(k0 + 3 * ldkv + off + j), a3);
+        }
+        _mm_storeu_ps(prob(h) + t, _mm_mul_ps(hsum4x16(a0, a1, a2, a3), _mm_set1_ps(scale)));
+      }
+    }
+    for (; t < visible; ++t) {
+      const uint16_t* kt = k + static_cast<size_t>(t) * ldkv;
+      for (int h = 0; h < heads; ++h) {
+        const size_t off = static_cast<size_t>(h) * static_cast<size_t>(dh);
+        __m512 a = _mm512_setzero_ps();
+        for (int j = 0; j < dh; j += 16) a = _mm512_fmadd_ps(_mm512_loadu_ps(qr + off + j), load_half16(kt + off + j), a);
+        prob(h)[t] = scale * hsum16(a);
+      }
+    }
+    for (int h = 0; h < heads; ++h) {
+      softmax_row_avx2(prob(h), visible);
+      std::fill(prob(h) + visible, prob(h) + len, 0.0f);
+    }
+    // The output row (heads x dh floats, in L1) accumulates two keys per
+    // pass over it.
+    float* o = out + static_cast<size_t>(r) * ldo;
+    const int width = heads * dh;
+    std::fill(o, o + width, 0.0f);
+    int tt = 0;
+    for (; tt + 2 <= visible; tt += 2) {
+      const uint16_t* vt = v + static_cast<size_t>(tt) * ldkv;
+      for (int h = 0; h < heads; ++h) {
+        const size_t off = static_cast<size_t>(h) * static_cast<size_t>(dh);
+        const __m512 p0 = _mm512_set1_ps(prob(h)[tt]);
+        const __m512 p1 = _mm512_set1_ps(prob(h)[tt + 1]);
+        for (int j = 0; j < dh; j += 16) {
+          __m512 acc = _mm512_loadu_ps(o + off + j);
+          acc = _mm512_fmadd_ps(p0, load_half16(vt + off + j), acc);
+          acc = _mm512_fmadd_ps(p1, load_half16(vt + ldkv + off + j), acc);
+          _mm512_storeu_ps(o + off + j, acc);
+        }
+      }
+    }
+    if (tt < visible) {
+      const uint16_t* vt = v + static_cast<size_t>(tt) * ldkv;
+      for (int h = 0; h < heads; ++h) {
+        const size_t off = static_cast<size_t>(h) * static_cast<size_t>(dh);
+        const __m512 p0 = _mm512_set1_ps(prob(h)[tt]);
+        for (int j = 0; j < dh; j += 16) {
+          _mm512_storeu_ps(o + off + j, _mm512_fmadd_ps(p0, load_half16(vt + off + j), _mm512_loadu_ps(o + off + j)));
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void floats_to_half(const float* x, uint16_t* y, size_t n) {
@@ -570,6 +643,19 @@ void attention_rows(const float* q, size_t ldq, const float* k, const float* v, 
     float* o = out + static_cast<size_t>(r) * ldo;
     std::fill(o, o + dh, 0.0f);
     for (int t = 0; t < visible; ++t) axpy(p[t], v + static_cast<size_t>(t) * ldkv, o, dh);
+  }
+}
+
+void attention_heads_f16(const float* q, size_t ldq, const uint16_t* k, const uint16_t* v, size_t ldkv, int n, int len,
+                         int heads, int dh, float scale, bool causal, float* out, size_t ldo, float* probs) {
+  if (have_avx512() && dh % 16 == 0) {
+    attention_heads_f16_avx512(q, ldq, k, v, ldkv, n, len, heads, dh, scale, causal, out, ldo, probs);
+    return;
+  }
+  for (int h = 0; h < heads; ++h) {
+    const size_t off = static_cast<size_t>(h) * static_cast<size_t>(dh);
+    attention_rows_f16(q + off, ldq, k + off, v + off, ldkv, n, len, dh, scale, causal, out + off, ldo,
+                       probs + static_cast<size_t>(h) * static_cast<size_t>(n) * static_cast<size_t>(len));
   }
 }
 
