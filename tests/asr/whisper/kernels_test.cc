@@ -186,3 +186,96 @@ TEST(WhisperKernels, HalfAttentionMatchesFloatAttentionOnHalfValues) {
 
 }  // namespace
 }  // namespace sf::asr::whisper::cpu
+
+namespace sf::asr::whisper::cpu {
+namespace {
+
+// The half-precision kernels at the decoder's real widths (where the
+// AVX-512 variants run on CPUs that have it) against plain double sums
+// over the same half values; attention_heads_f16 against the checked
+// single-head kernel.
+TEST(WhisperKernels, HalfKernelsMatchScalarAtModelWidths) {
+  std::mt19937 rng(17);
+  std::normal_distribution<float> dist;
+  for (int k : {384, 1536, 72, 200}) {  // multiples of 64, of 8, and neither
+    const int out = 45;
+    std::vector<float> wf(static_cast<size_t>(k * out)), x(static_cast<size_t>(k));
+    for (float& a : wf) a = dist(rng);
+    for (float& a : x) a = dist(rng);
+    std::vector<uint16_t> w(wf.size());
+    floats_to_half(wf.data(), w.data(), wf.size());
+    halfs_to_float(w.data(), wf.data(), wf.size());
+    std::vector<float> y(static_cast<size_t>(out), 2.0f);
+    gemm_f16(x.data(), 1, k, w.data(), 5, out, y.data(), static_cast<size_t>(out), /*accumulate=*/true);
+    for (int n = 0; n < out; ++n) {
+      double expect = 2.0;
+      for (int j = 0; j < k && n >= 5; ++j) expect += static_cast<double>(x[static_cast<size_t>(j)]) * wf[static_cast<size_t>(n * k + j)];
+      ASSERT_NEAR(y[static_cast<size_t>(n)], expect, 1e-4 * std::sqrt(k)) << "k " << k << " n " << n;
+    }
+  }
+  for (int dh : {64, 32}) {
+    for (int len : {1, 7, 1500}) {
+      const int n = std::min(len, 3);
+      const size_t ld = static_cast<size_t>(dh) * 3;  // one head of three
+      std::vector<float> q(static_cast<size_t>(n) * ld), kf(static_cast<size_t>(len) * ld), vf(kf.size());
+      for (float& a : q) a = dist(rng);
+      for (float& a : kf) a = dist(rng);
+      for (float& a : vf) a = dist(rng);
+      std::vector<uint16_t> kh(kf.size()), vh(vf.size());
+      floats_to_half(kf.data(), kh.data(), kf.size());
+      floats_to_half(vf.data(), vh.data(), vf.size());
+      halfs_to_float(kh.data(), kf.data(), kf.size());
+      halfs_to_float(vh.data(), vf.data(), vf.size());
+      const size_t off = static_cast<size_t>(dh);  // the middle head
+      for (bool causal : {false, true}) {
+        std::vector<float> o(static_cast<size_t>(n) * ld, 9.0f), p(static_cast<size_t>(n * len));
+        attention_rows_f16(q.data() + off, ld, kh.data() + off, vh.data() + off, ld, n, len, dh, 0.125f, causal,
+                           o.data() + off, ld, p.data());
+        for (int r = 0; r < n; ++r) {
+          const int visible = causal ? len - n + r + 1 : len;
+          std::vector<double> s(static_cast<size_t>(visible));
+          double mx = -INFINITY, sum = 0;
+          for (int t = 0; t < visible; ++t) {
+            double d = 0;
+            for (int j = 0; j < dh; ++j) {
+              d += static_cast<double>(q[static_cast<size_t>(r) * ld + off + static_cast<size_t>(j)]) *
+                   kf[static_cast<size_t>(t) * ld + off + static_cast<size_t>(j)];
+            }
+            s[static_cast<size_t>(t)] = 0.125 * d;
+            mx = std::max(mx, s[static_cast<size_t>(t)]);
+          }
+          for (double& a : s) sum += (a = std::exp(a - mx));
+          for (int t = 0; t < len; ++t) {
+            const double pe = t < visible ? s[static_cast<size_t>(t)] / sum : 0.0;
+            ASSERT_NEAR(p[static_cast<size_t>(r * len + t)], pe, 1e-6) << dh << " " << len << " " << causal;
+          }
+          for (int j = 0; j < dh; ++j) {
+            double oe = 0;
+            for (int t = 0; t < visible; ++t) {
+              oe += s[static_cast<size_t>(t)] / sum * vf[static_cast<size_t>(t) * ld + off + static_cast<size_t>(j)];
+            }
+            ASSERT_NEAR(o[static_cast<size_t>(r) * ld + off + static_cast<size_t>(j)], oe, 1e-5)
+                << dh << " " << len << " " << causal;
+          }
+          // Other heads' columns are untouched.
+          ASSERT_EQ(o[static_cast<size_t>(r) * ld], 9.0f);
+          ASSERT_EQ(o[static_cast<size_t>(r) * ld + 2 * off], 9.0f);
+        }
+        // All three heads in one call: the middle one as above.
+        std::vector<float> oh(o.size(), 9.0f), ph(3 * p.size());
+        attention_heads_f16(q.data(), ld, kh.data(), vh.data(), ld, n, len, 3, dh, 0.125f, causal, oh.data(), ld,
+                            ph.data());
+        for (int r = 0; r < n; ++r) {
+          for (int j = 0; j < dh; ++j) {
+            const size_t at = static_cast<size_t>(r) * ld + off + static_cast<size_t>(j);
+            ASSERT_NEAR(oh[at], o[at], 1e-5) << dh << " " << len << " " << causal;
+          }
+        }
+        for (size_t i = 0; i < p.size(); ++i) ASSERT_NEAR(ph[p.size() + i], p[i], 1e-6) << dh << " " << len;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace sf::asr::whisper::cpu

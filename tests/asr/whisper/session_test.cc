@@ -449,3 +449,50 @@ TEST(WhisperBackend, AutoPicksWhatTheCpuDoesWell) {
 
 }  // namespace
 }  // namespace sf::asr::whisper
+
+namespace sf::asr::whisper {
+namespace {
+
+// F16 models keep the self-attention cache in half precision: a child slot
+// made by copy_kv() continues exactly as its parent would, and both match
+// decoding the whole sequence in one go (few-row and GEMM paths alike).
+TEST_F(SessionTest, HalfCacheCopyKvContinuesLikeOneShot) {
+  testing::write_file(dir_ / "ggml16.bin", testing::ggml_bytes(hp_, specs_, values_, 1));
+  auto g = Model::load((dir_ / "ggml16.bin").string());
+  ASSERT_TRUE(g.ok()) << g.status().to_string();
+  const auto mel = random_mel(1, 13);
+  const size_t V = static_cast<size_t>(hp_.n_vocab);
+  for (int threads : {1, 2}) {
+    auto made = Session::create(*g, {.threads = threads, .max_batch = 1, .kv_slots = 4});
+    ASSERT_TRUE(made.ok());
+    Session& s = **made;
+    ASSERT_TRUE(s.encode(mel, 1).ok());
+    // 3 + 7 tokens: the one-shot pass of 10 takes the GEMM path.
+    for (size_t prefix_len : {3u, 9u}) {
+      std::vector<int32_t> toks = {11, 12, 13, 70, 2, 5, 99, 31, 64, 8};
+      std::vector<float> whole, parent, child, scratch;
+      DecodeItem all{.slot = 3, .tokens = toks};
+      ASSERT_TRUE(s.decode({&all, 1}, &whole, true).ok());
+
+      s.reset_kv(0);
+      DecodeItem prefix{.slot = 0, .tokens = std::span(toks).subspan(0, prefix_len)};
+      ASSERT_TRUE(s.decode({&prefix, 1}, &scratch).ok());
+      s.copy_kv(0, 2, static_cast<int>(prefix_len));
+      for (size_t i = prefix_len; i < toks.size(); ++i) {
+        const auto tok = std::span(toks).subspan(i, 1);
+        // The child steps first, so a cache shared with the parent would
+        // show in the parent's logits.
+        DecodeItem c{.slot = 2, .tokens = tok, .n_past = static_cast<int>(i)};
+        ASSERT_TRUE(s.decode({&c, 1}, &child).ok());
+        DecodeItem p{.slot = 0, .tokens = tok, .n_past = static_cast<int>(i)};
+        ASSERT_TRUE(s.decode({&p, 1}, &parent).ok());
+        EXPECT_EQ(max_abs_diff(child, parent), 0.0) << "token " << i << ", " << threads << " threads";
+        EXPECT_LT(max_abs_diff(child, std::span(whole).subspan(i * V, V)), 1e-5)
+            << "token " << i << ", prefix " << prefix_len << ", " << threads << " threads";
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace sf::asr::whisper

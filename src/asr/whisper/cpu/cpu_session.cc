@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <string>
 
 namespace sf::asr::whisper {
@@ -219,8 +220,11 @@ struct CpuSession::State {
   std::vector<float> col;       // im2col scratch
   std::vector<float> x, h, q, k, v, attn, scores, mlp;
 
-  // Decoder.
-  std::vector<std::vector<float>> kv;  // per slot: layer x {K, V} x n_text_ctx x d (lazy)
+  // Decoder. The self-attention cache of a slot is layer x {K, V} x
+  // n_text_ctx x d, allocated on first use: in f32 (kv), or in half
+  // precision (kv16) where half_kv, like the cross-attention keys/values.
+  std::vector<std::vector<float>> kv;
+  std::vector<std::vector<uint16_t>> kv16;  // per slot, where half_kv
   std::vector<float> dx, dh, dq, dk, dv, dattn, dscores, dmlp, dlogits_in;
   std::vector<AlignmentHead> collect;
   std::vector<std::vector<float>> collected;  // per item of the last decode
@@ -231,6 +235,21 @@ struct CpuSession::State {
   bool half_kv = false;
   std::vector<uint16_t> cross_kv16;
   std::vector<float> kv_scratch;  // one layer's K and V in f32 (GEMM path)
+
+  // The fused token step (decode_step): its stages, and per pool slot a
+  // layer-normed copy of the rows and attention probabilities.
+  std::unique_ptr<cpu::Stages> stages;
+  std::vector<std::vector<float>> slot_norm, slot_probs;
+
+  // Makes sure a slot's self-attention cache (`n` values) exists.
+  void ensure_kv(int slot, size_t n) {
+    if (half_kv) {
+      if (kv16.size() < kv.size()) kv16.resize(kv.size());
+      if (kv16[sz(slot)].empty()) kv16[sz(slot)].assign(n, 0);
+    } else if (kv[sz(slot)].empty()) {
+      kv[sz(slot)].assign(n, 0.0f);
+    }
+  }
 
   uint16_t* cross16(const HParams& hp, int layer, int b, int which) {
     const size_t td = sz(hp.n_audio_ctx) * sz(hp.n_text_state);
@@ -420,7 +439,233 @@ Status CpuSession::encode(std::span<const float> mel, int batch) {
 }
 
 namespace {
+
 constexpr int kFewRows = 8;  // decode: per-item query rows handled without GEMM
+
+// What a projection does with its output columns.
+enum class Out { kSet, kResidual, kGelu };  // y = p, y += p, y = gelu(p)
+
+// Columns [n0, n1) of the projection p = x W^T + b of `rows` rows (width
+// k) into y (rows x out): over the F16 copy of W where there is one.
+void proj_cols(const float* x, int rows, int k, const float* w, const uint16_t* wh, const float* b, int out, float* y,
+               int n0, int n1, Out mode) {
+  if (n0 >= n1) return;
+  if (mode == Out::kResidual && b != nullptr) {
+    for (int r = 0; r < rows; ++r) {
+      float* row = y + sz(r) * sz(out);
+      for (int n = n0; n < n1; ++n) row[n] += b[n];
+    }
+  }
+  const bool accumulate = mode == Out::kResidual;
+  if (wh != nullptr) {
+    cpu::gemm_f16(x, rows, k, wh, n0, n1, y, sz(out), accumulate);
+  } else {
+    cpu::gemm_f32(x, rows, k, w, n0, n1, y, sz(out), accumulate);
+  }
+  if (mode == Out::kResidual) return;
+  for (int r = 0; r < rows; ++r) {
+    float* row = y + sz(r) * sz(out);
+    if (b != nullptr) {
+      for (int n = n0; n < n1; ++n) row[n] += b[n];
+    }
+    if (mode == Out::kGelu) cpu::gelu(row + n0, sz(n1 - n0));
+  }
+}
+
+// How many chunks a stage of n output columns is cut into: one per thread
+// would leave a thread that is slow for a moment holding up the others; a
+// few per thread balance that. One thread: one chunk.
+int column_chunks(int n, int threads) { return threads == 1 ? 1 : std::clamp(n / 64, 1, 4 * threads); }
+
+// The first column of chunk c of `chunks` over n columns (multiples of 16,
+// so no two threads write one cache line of the output).
+int chunk_begin(int n, int chunks, int c) {
+  return c >= chunks ? n : static_cast<int>((static_cast<long>(n) * c / chunks) & ~15L);
+}
+
+// One decode() whose items all have few rows, as one parallel region over
+// the pool: per layer eight stages (q/k/v, self-attention, its output,
+// cross q, cross-attention, its output, fc1 with GELU, fc2), each split by
+// output columns or by (item, group of heads), then the vocabulary
+// projection. Each
+// LayerNorm is computed by every thread that takes part in the stage that
+// reads it, into its own buffer (d floats per row: cheaper than a stage).
+// s.dx holds the embedded rows; logits receive out_rows x n_vocab.
+void decode_step(CpuSession::State& s, const HParams& hp, const Weights& w, std::span<const DecodeItem> items,
+                 const std::vector<int>& row_start, int rows, int max_tokens,
+                 const std::vector<std::vector<int>>& record, bool all_logits, float* logits) {
+  const int d = hp.n_text_state;
+  const int T = hp.n_audio_ctx;
+  const int nh = hp.n_text_head;
+  const int dh = d / nh;
+  const int ctx = hp.n_text_ctx;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
+  const size_t slot_layer = 2 * sz(ctx) * sz(d);
+  const int threads = s.pool.threads();
+  const int n_items = static_cast<int>(items.size());
+
+  const int stage_count = 8 * hp.n_text_layer + 1;
+  if (s.stages == nullptr || s.stages->capacity() < stage_count) s.stages = std::make_unique<cpu::Stages>(stage_count);
+  s.stages->reset(stage_count);
+  s.slot_norm.resize(sz(threads));
+  s.slot_probs.resize(sz(threads));
+  for (int t = 0; t < threads; ++t) {
+    s.slot_norm[sz(t)].resize(sz(rows) * sz(d));
+    s.slot_probs[sz(t)].resize(sz(nh) * sz(max_tokens) * sz(std::max(T, ctx)));
+  }
+  const int d_chunks = column_chunks(d, threads);
+  const int qkv_chunks = column_chunks(3 * d, threads);
+  const int fc1_chunks = column_chunks(4 * d, threads);
+  const int vocab_chunks = column_chunks(hp.n_vocab, threads);
+  // Attention: the heads of an item in one group per thread (a sweep over
+  // whole cache rows; see attention_heads_f16).
+  const int groups = std::min(nh, threads);
+  const int head_chunks = n_items * groups;
+  auto group_begin = [&](int g) { return nh * g / groups; };
+  float* dx = s.dx.data();
+  float* dq = s.dq.data();
+  float* dk = s.dk.data();
+  float* dv = s.dv.data();
+  float* dattn = s.dattn.data();
+  float* dmlp = s.dmlp.data();
+
+  s.pool.run_region([&](int slot) {
+    cpu::Stages& st = *s.stages;
+    float* norm = s.slot_norm[sz(slot)].data();
+    float* probs = s.slot_probs[sz(slot)].data();
+    int stage = 0;
+    // A stage over the LayerNorm of dx: normed on this thread's first chunk.
+    auto normed_stage = [&](const float* ln_w, const float* ln_b, int chunks, auto&& body) {
+      bool normed = false;
+      st.run(stage++, chunks, [&](int c) {
+        if (!normed) {
+          cpu::layer_norm(dx, norm, rows, d, ln_w, ln_b);
+          normed = true;
+        }
+        body(c);
+      });
+    };
+    // A stage of one projection split by output columns.
+    auto columns = [&](int chunks, int out, auto&& body) {
+      return [&, chunks, out](int c) { body(chunk_begin(out, chunks, c), chunk_begin(out, chunks, c + 1)); };
+    };
+
+    for (int l = 0; l < hp.n_text_layer; ++l) {
+      const DecoderLayerWeights& L = w.dec[sz(l)];
+      const EncoderLayerWeights& A = L.self;
+      normed_stage(A.attn_ln_w, A.attn_ln_b, qkv_chunks, columns(qkv_chunks, 3 * d, [&](int c0, int c1) {
+                     const float* mw[3] = {A.q_w, A.k_w, A.v_w};
+                     const uint16_t* mh[3] = {A.q_h, A.k_h, A.v_h};
+                     const float* mb[3] = {A.q_b, nullptr, A.v_b};
+                     float* my[3] = {dq, dk, dv};
+                     for (int m = 0; m < 3; ++m) {
+                       const int lo = std::max(c0, m * d) - m * d;
+                       const int hi = std::min(c1, (m + 1) * d) - m * d;
+                       proj_cols(norm, rows, d, mw[m], mh[m], mb[m], d, my[m], lo, hi, Out::kSet);
+                     }
+                   }));
+      st.run(stage++, head_chunks, [&](int c) {
+        const DecodeItem& it = items[sz(c / groups)];
+        const int h0 = group_begin(c % groups);
+        const int hn = group_begin(c % groups + 1) - h0;
+        const size_t off = sz(h0) * sz(dh);
+        const size_t width = sz(hn) * sz(dh);
+        const int n = static_cast<int>(it.tokens.size());
+        const int len = it.n_past + n;
+        const size_t r0 = sz(row_start[sz(c / groups)]) * sz(d);
+        // These heads' columns of the new keys/values join the cache here.
+        if (s.half_kv) {
+          uint16_t* kc = s.kv16[sz(it.slot)].data() + sz(l) * slot_layer;
+          uint16_t* vc = kc + sz(ctx) * sz(d);
+          for (int r = 0; r < n; ++r) {
+            const size_t at = (sz(it.n_past) + sz(r)) * sz(d) + off;
+            cpu::floats_to_half(dk + r0 + sz(r) * sz(d) + off, kc + at, width);
+            cpu::floats_to_half(dv + r0 + sz(r) * sz(d) + off, vc + at, width);
+          }
+          cpu::attention_heads_f16(dq + r0 + off, sz(d), kc + off, vc + off, sz(d), n, len, hn, dh, scale, true,
+                                   dattn + r0 + off, sz(d), probs);
+        } else {
+          float* kc = s.kv[sz(it.slot)].data() + sz(l) * slot_layer;
+          float* vc = kc + sz(ctx) * sz(d);
+          for (int r = 0; r < n; ++r) {
+            const size_t at = (sz(it.n_past) + sz(r)) * sz(d) + off;
+            std::copy_n(dk + r0 + sz(r) * sz(d) + off, width, kc + at);
+            std::copy_n(dv + r0 + sz(r) * sz(d) + off, width, vc + at);
+          }
+          for (int h = 0; h < hn; ++h) {
+            const size_t ho = off + sz(h) * sz(dh);
+            cpu::attention_rows(dq + r0 + ho, sz(d), kc + ho, vc + ho, sz(d), n, len, dh, scale, true, dattn + r0 + ho,
+                                sz(d), probs);
+          }
+        }
+      });
+      st.run(stage++, d_chunks, columns(d_chunks, d, [&](int n0, int n1) {
+               proj_cols(dattn, rows, d, A.o_w, A.o_h, A.o_b, d, dx, n0, n1, Out::kResidual);
+             }));
+
+      normed_stage(L.cross_ln_w, L.cross_ln_b, d_chunks, columns(d_chunks, d, [&](int n0, int n1) {
+                     proj_cols(norm, rows, d, L.cross_q_w, L.cross_q_h, L.cross_q_b, d, dq, n0, n1, Out::kSet);
+                   }));
+      st.run(stage++, head_chunks, [&](int c) {
+        const size_t i = sz(c / groups);
+        const DecodeItem& it = items[i];
+        const int h0 = group_begin(c % groups);
+        const int hn = group_begin(c % groups + 1) - h0;
+        const size_t off = sz(h0) * sz(dh);
+        const int n = static_cast<int>(it.tokens.size());
+        const size_t r0 = sz(row_start[i]) * sz(d);
+        const size_t plane = sz(n) * sz(T);  // one head's probabilities
+        if (s.half_kv) {
+          cpu::attention_heads_f16(dq + r0 + off, sz(d), s.cross16(hp, l, it.batch_index, 0) + off,
+                                   s.cross16(hp, l, it.batch_index, 1) + off, sz(d), n, T, hn, dh, scale, false,
+                                   dattn + r0 + off, sz(d), probs);
+        } else {
+          for (int h = 0; h < hn; ++h) {
+            const size_t ho = off + sz(h) * sz(dh);
+            cpu::attention_rows(dq + r0 + ho, sz(d), s.cross(hp, l, it.batch_index, 0) + ho,
+                                s.cross(hp, l, it.batch_index, 1) + ho, sz(d), n, T, dh, scale, false,
+                                dattn + r0 + ho, sz(d), probs + sz(h) * plane);
+          }
+        }
+        for (int h = 0; h < hn; ++h) {
+          if (const int idx = record[sz(l)][sz(h0 + h)]; idx >= 0) {
+            std::copy_n(probs + sz(h) * plane, plane, s.collected[i].data() + sz(idx) * plane);
+          }
+        }
+      });
+      st.run(stage++, d_chunks, columns(d_chunks, d, [&](int n0, int n1) {
+               proj_cols(dattn, rows, d, L.cross_o_w, L.cross_o_h, L.cross_o_b, d, dx, n0, n1, Out::kResidual);
+             }));
+
+      normed_stage(A.mlp_ln_w, A.mlp_ln_b, fc1_chunks, columns(fc1_chunks, 4 * d, [&](int n0, int n1) {
+                     proj_cols(norm, rows, d, A.fc1_w, A.fc1_h, A.fc1_b, 4 * d, dmlp, n0, n1, Out::kGelu);
+                   }));
+      st.run(stage++, d_chunks, columns(d_chunks, d, [&](int n0, int n1) {
+               proj_cols(dmlp, rows, 4 * d, A.fc2_w, A.fc2_h, A.fc2_b, d, dx, n0, n1, Out::kResidual);
+             }));
+    }
+
+    // Only the rows whose logits are wanted go through the final norm and
+    // the (large) vocabulary projection.
+    const int out_rows = all_logits ? rows : n_items;
+    bool normed = false;
+    st.run(stage++, vocab_chunks, columns(vocab_chunks, hp.n_vocab, [&](int n0, int n1) {
+             if (!normed) {
+               if (all_logits) {
+                 cpu::layer_norm(dx, norm, rows, d, w.dec_ln_w, w.dec_ln_b);
+               } else {
+                 for (int i = 0; i < n_items; ++i) {
+                   const size_t last = sz(row_start[sz(i)]) + items[sz(i)].tokens.size() - 1;
+                   cpu::layer_norm(dx + last * sz(d), norm + sz(i) * sz(d), 1, d, w.dec_ln_w, w.dec_ln_b);
+                 }
+               }
+               normed = true;
+             }
+             proj_cols(norm, out_rows, d, w.tok_emb, w.tok_emb_h, nullptr, hp.n_vocab, logits, n0, n1, Out::kSet);
+           }));
+  });
+}
+
 }  // namespace
 
 Status CpuSession::decode(std::span<const DecodeItem> items, std::vector<float>* logits, bool all_logits) {
@@ -481,10 +726,7 @@ Status CpuSession::decode(std::span<const DecodeItem> items, std::vector<float>*
   int max_tokens = 0;
   for (const auto& it : items) max_tokens = std::max(max_tokens, static_cast<int>(it.tokens.size()));
   s.dscores.resize(sz(nh) * sz(max_tokens) * sz(std::max(T, ctx)));
-  for (const auto& it : items) {
-    auto& cache = s.kv[sz(it.slot)];
-    if (cache.empty()) cache.assign(sz(hp.n_text_layer) * slot_layer, 0.0f);
-  }
+  for (const auto& it : items) s.ensure_kv(it.slot, sz(hp.n_text_layer) * slot_layer);
 
   // Which heads to record, per layer.
   std::vector<std::vector<int>> record(sz(hp.n_text_layer));  // layer -> head -> index in collect
@@ -505,6 +747,12 @@ Status CpuSession::decode(std::span<const DecodeItem> items, std::vector<float>*
     }
   }
 
+  if (rows <= State::kStreamRowsMax && max_tokens <= kFewRows && cpu::fast_f16()) {
+    logits->resize(sz(all_logits ? rows : static_cast<int>(items.size())) * sz(hp.n_vocab));
+    decode_step(s, hp, w, items, row_start, rows, max_tokens, record, all_logits, logits->data());
+    return {};
+  }
+
   for (int l = 0; l < hp.n_text_layer; ++l) {
     const DecoderLayerWeights& L = w.dec[sz(l)];
     // Masked self-attention over the slot's cache.
@@ -516,10 +764,34 @@ Status CpuSession::decode(std::span<const DecodeItem> items, std::vector<float>*
       const DecodeItem& it = items[i];
       const int n = static_cast<int>(it.tokens.size());
       const int len = it.n_past + n;
-      float* kc = s.kv[sz(it.slot)].data() + sz(l) * slot_layer;
-      float* vc = kc + sz(ctx) * sz(d);
-      std::memcpy(kc + sz(it.n_past) * sz(d), s.dk.data() + sz(row_start[i]) * sz(d), sz(n) * sz(d) * sizeof(float));
-      std::memcpy(vc + sz(it.n_past) * sz(d), s.dv.data() + sz(row_start[i]) * sz(d), sz(n) * sz(d) * sizeof(float));
+      const float* new_k = s.dk.data() + sz(row_start[i]) * sz(d);
+      const float* new_v = s.dv.data() + sz(row_start[i]) * sz(d);
+      const float* kc = nullptr;  // f32 keys/values for the paths below
+      const float* vc = nullptr;
+      uint16_t* kc16 = nullptr;
+      uint16_t* vc16 = nullptr;
+      if (s.half_kv) {
+        kc16 = s.kv16[sz(it.slot)].data() + sz(l) * slot_layer;
+        vc16 = kc16 + sz(ctx) * sz(d);
+        cpu::floats_to_half(new_k, kc16 + sz(it.n_past) * sz(d), sz(n) * sz(d));
+        cpu::floats_to_half(new_v, vc16 + sz(it.n_past) * sz(d), sz(n) * sz(d));
+        if (n > kFewRows) {
+          // The GEMM path wants f32 keys/values: widen the visible ones.
+          const size_t ld = sz(len) * sz(d);
+          s.kv_scratch.resize(std::max(s.kv_scratch.size(), 2 * ld));
+          cpu::halfs_to_float(kc16, s.kv_scratch.data(), ld);
+          cpu::halfs_to_float(vc16, s.kv_scratch.data() + ld, ld);
+          kc = s.kv_scratch.data();
+          vc = kc + ld;
+        }
+      } else {
+        float* k32 = s.kv[sz(it.slot)].data() + sz(l) * slot_layer;
+        float* v32 = k32 + sz(ctx) * sz(d);
+        std::memcpy(k32 + sz(it.n_past) * sz(d), new_k, sz(n) * sz(d) * sizeof(float));
+        std::memcpy(v32 + sz(it.n_past) * sz(d), new_v, sz(n) * sz(d) * sizeof(float));
+        kc = k32;
+        vc = v32;
+      }
       const float* q = s.dq.data() + sz(row_start[i]) * sz(d);
       float* o = s.dattn.data() + sz(row_start[i]) * sz(d);
       if (n <= kFewRows) {
@@ -529,8 +801,13 @@ Status CpuSession::decode(std::span<const DecodeItem> items, std::vector<float>*
         s.pool.parallel_for(sz(nh), [&](size_t h0, size_t h1) {
           for (size_t hd = h0; hd < h1; ++hd) {
             const size_t off = hd * sz(dh);
-            cpu::attention_rows(q + off, sz(d), kc + off, vc + off, sz(d), n, len, dh, scale, true, o + off, sz(d),
-                                scores + hd * sz(n) * sz(len));
+            if (kc16 != nullptr) {
+              cpu::attention_rows_f16(q + off, sz(d), kc16 + off, vc16 + off, sz(d), n, len, dh, scale, true, o + off,
+                                      sz(d), scores + hd * sz(n) * sz(len));
+            } else {
+              cpu::attention_rows(q + off, sz(d), kc + off, vc + off, sz(d), n, len, dh, scale, true, o + off, sz(d),
+                                  scores + hd * sz(n) * sz(len));
+            }
           }
         });
         continue;
@@ -636,23 +913,31 @@ void CpuSession::copy_kv(int src_slot, int dst_slot, int n) {
     return;
   }
   const size_t slot_layer = 2 * sz(hp.n_text_ctx) * sz(hp.n_text_state);
-  auto& src = state_->kv[sz(src_slot)];
-  auto& dst = state_->kv[sz(dst_slot)];
-  if (src.empty()) return;
-  if (dst.empty()) dst.assign(src.size(), 0.0f);
   const size_t count = sz(std::min(n, hp.n_text_ctx)) * sz(hp.n_text_state);
-  for (int l = 0; l < hp.n_text_layer; ++l) {
-    for (int kv = 0; kv < 2; ++kv) {
-      const size_t off = sz(l) * slot_layer + sz(kv) * sz(hp.n_text_ctx) * sz(hp.n_text_state);
-      std::memcpy(dst.data() + off, src.data() + off, count * sizeof(float));
+  auto copy = [&](auto& caches) {
+    if (caches.size() <= sz(std::max(src_slot, dst_slot))) return;
+    auto& src = caches[sz(src_slot)];
+    auto& dst = caches[sz(dst_slot)];
+    if (src.empty()) return;
+    if (dst.empty()) dst.assign(src.size(), 0);
+    for (int l = 0; l < hp.n_text_layer; ++l) {
+      for (int kv = 0; kv < 2; ++kv) {
+        const size_t off = sz(l) * slot_layer + sz(kv) * sz(hp.n_text_ctx) * sz(hp.n_text_state);
+        std::copy_n(src.data() + off, count, dst.data() + off);
+      }
     }
+  };
+  if (state_->half_kv) {
+    copy(state_->kv16);
+  } else {
+    copy(state_->kv);
   }
 }
 
 void CpuSession::reset_kv(int slot) {
   if (slot < 0 || slot >= options_.kv_slots) return;
-  auto& cache = state_->kv[sz(slot)];
-  std::fill(cache.begin(), cache.end(), 0.0f);
+  if (sz(slot) < state_->kv.size()) std::fill(state_->kv[sz(slot)].begin(), state_->kv[sz(slot)].end(), 0.0f);
+  if (sz(slot) < state_->kv16.size()) std::fill(state_->kv16[sz(slot)].begin(), state_->kv16[sz(slot)].end(), 0);
 }
 
 Status CpuSession::set_collect_cross_attention(std::vector<AlignmentHead> heads) {

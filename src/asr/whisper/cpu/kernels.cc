@@ -356,6 +356,220 @@ __attribute__((target("avx2,fma,f16c"))) void floats_to_half_f16c(const float* x
   for (; i < n; ++i) y[i] = float_to_half(x[i]);
 }
 
+bool have_avx512() {
+  static const bool ok = have_f16c() && __builtin_cpu_supports("avx512f");
+  return ok;
+}
+
+// (Written with zero-masked conversions and lane shuffles rather than the
+// plain intrinsics, whose undefined-source form GCC 12 reports as maybe
+// uninitialized.)
+__attribute__((target("avx512f,avx2,fma,f16c"))) inline __m512 load_half16(const uint16_t* p) {
+  return _mm512_maskz_cvtph_ps(0xffff, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+
+__attribute__((target("avx512f,avx2,fma,f16c"))) inline __m256 fold16(__m512 v) {
+  const __m512d d = _mm512_castps_pd(v);
+  return _mm256_add_ps(_mm256_castpd_ps(_mm512_maskz_extractf64x4_pd(0xff, d, 0)),
+                       _mm256_castpd_ps(_mm512_maskz_extractf64x4_pd(0xff, d, 1)));
+}
+
+__attribute__((target("avx512f,avx2,fma,f16c"))) inline float hsum16(__m512 v) { return hsum8(fold16(v)); }
+
+// gemv_avx2 over half weights with 512-bit vectors: one conversion and one
+// FMA per 16 weights instead of per 8, so the core keeps up with memory
+// when the rows are short (a single core's streaming rate is already near
+// one FMA per cycle with 256-bit vectors).
+__attribute__((target("avx512f,avx2,fma,f16c"))) void gemv_f16_avx512(const float* x, int k, const uint16_t* w, int n0,
+                                                                       int n1, float* y, bool accumulate) {
+  const int k64 = k / 64 * 64;
+  const int k16 = k / 16 * 16;
+  for (int n = n0; n < n1; ++n) {
+    const uint16_t* wn = w + static_cast<size_t>(n) * static_cast<size_t>(k);
+    const char* ahead = reinterpret_cast<const char*>(wn + 4 * static_cast<size_t>(k));
+    for (size_t b = 0; b < static_cast<size_t>(k) * sizeof(uint16_t); b += 64) _mm_prefetch(ahead + b, _MM_HINT_T0);
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
+    int j = 0;
+    for (; j < k64; j += 64) {
+      a0 = _mm512_fmadd_ps(load_half16(wn + j),
+                           _mm512_loadu_ps(x + j), a0);
+      a1 = _mm512_fmadd_ps(load_half16(wn + j + 16),
+                           _mm512_loadu_ps(x + j + 16), a1);
+      a2 = _mm512_fmadd_ps(load_half16(wn + j + 32),
+                           _mm512_loadu_ps(x + j + 32), a2);
+      a3 = _mm512_fmadd_ps(load_half16(wn + j + 48),
+                           _mm512_loadu_ps(x + j + 48), a3);
+    }
+    for (; j < k16; j += 16) {
+      a0 = _mm512_fmadd_ps(load_half16(wn + j),
+                           _mm512_loadu_ps(x + j), a0);
+    }
+    float sum = hsum16(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+    for (; j < k; ++j) sum += half_to_float(wn[j]) * x[j];
+    y[n] = accumulate ? y[n] + sum : sum;
+  }
+}
+
+// The sums of four vectors, as one vector of 4.
+__attribute__((target("avx512f,avx2,fma,f16c"))) inline __m128 hsum4x16(__m512 a, __m512 b, __m512 c, __m512 d) {
+  const __m256 s = _mm256_hadd_ps(_mm256_hadd_ps(fold16(a), fold16(b)), _mm256_hadd_ps(fold16(c), fold16(d)));
+  return _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+}
+
+// attention_rows_avx2 over half keys/values with 512-bit vectors, for
+// dh % 16 == 0: the cross-attention of a decoder step (1500 keys a head)
+// is bound by conversions and FMAs, not memory, so halving their count is
+// what counts.
+__attribute__((target("avx512f,avx2,fma,f16c"))) void attention_rows_f16_avx512(
+    const float* q, size_t ldq, const uint16_t* k, const uint16_t* v, size_t ldkv, int n, int len, int dh, float scale,
+    bool causal, float* out, size_t ldo, float* probs) {
+  for (int r = 0; r < n; ++r) {
+    const float* qr = q + static_cast<size_t>(r) * ldq;
+    float* p = probs + static_cast<size_t>(r) * static_cast<size_t>(len);
+    const int visible = causal ? len - n + r + 1 : len;
+    int t = 0;
+    for (; t + 4 <= visible; t += 4) {
+      const uint16_t* k0 = k + static_cast<size_t>(t) * ldkv;
+      const uint16_t* k1 = k0 + ldkv;
+      const uint16_t* k2 = k1 + ldkv;
+      const uint16_t* k3 = k2 + ldkv;
+      __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
+      for (int j = 0; j < dh; j += 16) {
+        const __m512 qv = _mm512_loadu_ps(qr + j);
+        a0 = _mm512_fmadd_ps(qv, load_half16(k0 + j), a0);
+        a1 = _mm512_fmadd_ps(qv, load_half16(k1 + j), a1);
+        a2 = _mm512_fmadd_ps(qv, load_half16(k2 + j), a2);
+        a3 = _mm512_fmadd_ps(qv, load_half16(k3 + j), a3);
+      }
+      _mm_storeu_ps(p + t, _mm_mul_ps(hsum4x16(a0, a1, a2, a3), _mm_set1_ps(scale)));
+    }
+    for (; t < visible; ++t) {
+      const uint16_t* kt = k + static_cast<size_t>(t) * ldkv;
+      __m512 a = _mm512_setzero_ps();
+      for (int j = 0; j < dh; j += 16) a = _mm512_fmadd_ps(_mm512_loadu_ps(qr + j), load_half16(kt + j), a);
+      p[t] = scale * hsum16(a);
+    }
+    softmax_row_avx2(p, visible);
+    std::fill(p + visible, p + len, 0.0f);
+    float* o = out + static_cast<size_t>(r) * ldo;
+    if (dh == 64) {
+      // Two keys per iteration into two sets of accumulators: eight
+      // independent FMA chains.
+      __m512 o0 = _mm512_setzero_ps(), o1 = _mm512_setzero_ps(), o2 = _mm512_setzero_ps(), o3 = _mm512_setzero_ps();
+      __m512 u0 = _mm512_setzero_ps(), u1 = _mm512_setzero_ps(), u2 = _mm512_setzero_ps(), u3 = _mm512_setzero_ps();
+      int tt = 0;
+      for (; tt + 2 <= visible; tt += 2) {
+        const uint16_t* vt = v + static_cast<size_t>(tt) * ldkv;
+        const uint16_t* vu = vt + ldkv;
+        const __m512 pv = _mm512_set1_ps(p[tt]);
+        const __m512 pu = _mm512_set1_ps(p[tt + 1]);
+        o0 = _mm512_fmadd_ps(pv, load_half16(vt), o0);
+        o1 = _mm512_fmadd_ps(pv, load_half16(vt + 16), o1);
+        o2 = _mm512_fmadd_ps(pv, load_half16(vt + 32), o2);
+        o3 = _mm512_fmadd_ps(pv, load_half16(vt + 48), o3);
+        u0 = _mm512_fmadd_ps(pu, load_half16(vu), u0);
+        u1 = _mm512_fmadd_ps(pu, load_half16(vu + 16), u1);
+        u2 = _mm512_fmadd_ps(pu, load_half16(vu + 32), u2);
+        u3 = _mm512_fmadd_ps(pu, load_half16(vu + 48), u3);
+      }
+      if (tt < visible) {
+        const uint16_t* vt = v + static_cast<size_t>(tt) * ldkv;
+        const __m512 pv = _mm512_set1_ps(p[tt]);
+        o0 = _mm512_fmadd_ps(pv, load_half16(vt), o0);
+        o1 = _mm512_fmadd_ps(pv, load_half16(vt + 16), o1);
+        o2 = _mm512_fmadd_ps(pv, load_half16(vt + 32), o2);
+        o3 = _mm512_fmadd_ps(pv, load_half16(vt + 48), o3);
+      }
+      _mm512_storeu_ps(o, _mm512_add_ps(o0, u0));
+      _mm512_storeu_ps(o + 16, _mm512_add_ps(o1, u1));
+      _mm512_storeu_ps(o + 32, _mm512_add_ps(o2, u2));
+      _mm512_storeu_ps(o + 48, _mm512_add_ps(o3, u3));
+    } else {
+      std::fill(o, o + dh, 0.0f);
+      for (int tt = 0; tt < visible; ++tt) {
+        const uint16_t* vt = v + static_cast<size_t>(tt) * ldkv;
+        const __m512 pv = _mm512_set1_ps(p[tt]);
+        for (int j = 0; j < dh; j += 16) {
+          _mm512_storeu_ps(o + j, _mm512_fmadd_ps(pv, load_half16(vt + j), _mm512_loadu_ps(o + j)));
+        }
+      }
+    }
+  }
+}
+
+// attention_heads_f16 for dh % 16 == 0: one sweep over whole key rows and
+// one over whole value rows for all the heads, so memory is read in order
+// (per head, a row is a strided eighth of it).
+__attribute__((target("avx512f,avx2,fma,f16c"))) void attention_heads_f16_avx512(
+    const float* q, size_t ldq, const uint16_t* k, const uint16_t* v, size_t ldkv, int n, int len, int heads, int dh,
+    float scale, bool causal, float* out, size_t ldo, float* probs) {
+  const size_t plane = static_cast<size_t>(n) * static_cast<size_t>(len);  // one head's probabilities
+  for (int r = 0; r < n; ++r) {
+    const float* qr = q + static_cast<size_t>(r) * ldq;
+    const int visible = causal ? len - n + r + 1 : len;
+    auto prob = [&](int h) { return probs + static_cast<size_t>(h) * plane + static_cast<size_t>(r) * static_cast<size_t>(len); };
+    int t = 0;
+    for (; t + 4 <= visible; t += 4) {
+      const uint16_t* k0 = k + static_cast<size_t>(t) * ldkv;
+      for (int h = 0; h < heads; ++h) {
+        const size_t off = static_cast<size_t>(h) * static_cast<size_t>(dh);
+        __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
+        for (int j = 0; j < dh; j += 16) {
+          const __m512 qv = _mm512_loadu_ps(qr + off + j);
+          a0 = _mm512_fmadd_ps(qv, load_half16(k0 + off + j), a0);
+          a1 = _mm512_fmadd_ps(qv, load_half16(k0 + ldkv + off + j), a1);
+          a2 = _mm512_fmadd_ps(qv, load_half16(k0 + 2 * ldkv + off + j), a2);
+          a3 = _mm512_fmadd_ps(qv, load_half16(k0 + 3 * ldkv + off + j), a3);
+        }
+        _mm_storeu_ps(prob(h) + t, _mm_mul_ps(hsum4x16(a0, a1, a2, a3), _mm_set1_ps(scale)));
+      }
+    }
+    for (; t < visible; ++t) {
+      const uint16_t* kt = k + static_cast<size_t>(t) * ldkv;
+      for (int h = 0; h < heads; ++h) {
+        const size_t off = static_cast<size_t>(h) * static_cast<size_t>(dh);
+        __m512 a = _mm512_setzero_ps();
+        for (int j = 0; j < dh; j += 16) a = _mm512_fmadd_ps(_mm512_loadu_ps(qr + off + j), load_half16(kt + off + j), a);
+        prob(h)[t] = scale * hsum16(a);
+      }
+    }
+    for (int h = 0; h < heads; ++h) {
+      softmax_row_avx2(prob(h), visible);
+      std::fill(prob(h) + visible, prob(h) + len, 0.0f);
+    }
+    // The output row (heads x dh floats, in L1) accumulates two keys per
+    // pass over it.
+    float* o = out + static_cast<size_t>(r) * ldo;
+    const int width = heads * dh;
+    std::fill(o, o + width, 0.0f);
+    int tt = 0;
+    for (; tt + 2 <= visible; tt += 2) {
+      const uint16_t* vt = v + static_cast<size_t>(tt) * ldkv;
+      for (int h = 0; h < heads; ++h) {
+        const size_t off = static_cast<size_t>(h) * static_cast<size_t>(dh);
+        const __m512 p0 = _mm512_set1_ps(prob(h)[tt]);
+        const __m512 p1 = _mm512_set1_ps(prob(h)[tt + 1]);
+        for (int j = 0; j < dh; j += 16) {
+          __m512 acc = _mm512_loadu_ps(o + off + j);
+          acc = _mm512_fmadd_ps(p0, load_half16(vt + off + j), acc);
+          acc = _mm512_fmadd_ps(p1, load_half16(vt + ldkv + off + j), acc);
+          _mm512_storeu_ps(o + off + j, acc);
+        }
+      }
+    }
+    if (tt < visible) {
+      const uint16_t* vt = v + static_cast<size_t>(tt) * ldkv;
+      for (int h = 0; h < heads; ++h) {
+        const size_t off = static_cast<size_t>(h) * static_cast<size_t>(dh);
+        const __m512 p0 = _mm512_set1_ps(prob(h)[tt]);
+        for (int j = 0; j < dh; j += 16) {
+          _mm512_storeu_ps(o + off + j, _mm512_fmadd_ps(p0, load_half16(vt + off + j), _mm512_loadu_ps(o + off + j)));
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void floats_to_half(const float* x, uint16_t* y, size_t n) {
@@ -384,6 +598,10 @@ void halfs_to_float(const uint16_t* x, float* y, size_t n) {
 
 void attention_rows_f16(const float* q, size_t ldq, const uint16_t* k, const uint16_t* v, size_t ldkv, int n, int len,
                         int dh, float scale, bool causal, float* out, size_t ldo, float* probs) {
+  if (have_avx512() && dh % 16 == 0) {
+    attention_rows_f16_avx512(q, ldq, k, v, ldkv, n, len, dh, scale, causal, out, ldo, probs);
+    return;
+  }
   if (have_f16c() && dh % 8 == 0) {
     attention_rows_avx2<uint16_t>(q, ldq, k, v, ldkv, n, len, dh, scale, causal, out, ldo, probs);
     return;
@@ -428,12 +646,27 @@ void attention_rows(const float* q, size_t ldq, const float* k, const float* v, 
   }
 }
 
+void attention_heads_f16(const float* q, size_t ldq, const uint16_t* k, const uint16_t* v, size_t ldkv, int n, int len,
+                         int heads, int dh, float scale, bool causal, float* out, size_t ldo, float* probs) {
+  if (have_avx512() && dh % 16 == 0) {
+    attention_heads_f16_avx512(q, ldq, k, v, ldkv, n, len, heads, dh, scale, causal, out, ldo, probs);
+    return;
+  }
+  for (int h = 0; h < heads; ++h) {
+    const size_t off = static_cast<size_t>(h) * static_cast<size_t>(dh);
+    attention_rows_f16(q + off, ldq, k + off, v + off, ldkv, n, len, dh, scale, causal, out + off, ldo,
+                       probs + static_cast<size_t>(h) * static_cast<size_t>(n) * static_cast<size_t>(len));
+  }
+}
+
 bool fast_f16() { return have_f16c(); }
 
 void gemm_f16(const float* x, int rows, int k, const uint16_t* w, int n0, int n1, float* y, size_t ldy,
               bool accumulate) {
   if (have_f16c()) {
-    if (rows == 1) {
+    if (rows == 1 && have_avx512()) {
+      gemv_f16_avx512(x, k, w, n0, n1, y, accumulate);
+    } else if (rows == 1) {
       gemv_avx2<uint16_t>(x, k, w, n0, n1, y, accumulate);
     } else {
       gemm_rows_avx2<uint16_t>(x, rows, k, w, n0, n1, y, ldy, accumulate);

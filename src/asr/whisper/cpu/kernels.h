@@ -41,6 +41,13 @@ void attention_rows(const float* q, size_t ldq, const float* k, const float* v, 
 void attention_rows_f16(const float* q, size_t ldq, const uint16_t* k, const uint16_t* v, size_t ldkv, int n, int len,
                         int dh, float scale, bool causal, float* out, size_t ldo, float* probs);
 
+// attention_rows_f16() for `heads` consecutive heads (head h is the dh
+// columns from h * dh of q, k, v and out); probs holds heads x n x len,
+// head after head. Same results as one call per head, read in whole rows
+// of the keys/values.
+void attention_heads_f16(const float* q, size_t ldq, const uint16_t* k, const uint16_t* v, size_t ldkv, int n, int len,
+                         int heads, int dh, float scale, bool causal, float* out, size_t ldo, float* probs);
+
 // Conversions between float and IEEE half (round to nearest even).
 void floats_to_half(const float* x, uint16_t* y, size_t n);
 void halfs_to_float(const uint16_t* x, float* y, size_t n);

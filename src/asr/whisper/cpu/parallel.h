@@ -11,6 +11,17 @@
 // simply finds less or nothing left, so more threads are never much slower
 // than one.
 //
+// For work made of many short dependent steps (a decoder token step: a
+// dozen projections per layer, each a fraction of a millisecond), one
+// fork-join per step costs more than the step's imbalance. run_region()
+// keeps the threads inside one parallel region instead, and a Stages
+// schedule orders the steps within it: each stage is cut into chunks that
+// the threads claim, and a thread moves on to the next stage once every
+// chunk of this one is done (by whichever thread). Waiting spins briefly,
+// then blocks, so a thread whose core is taken by another process costs
+// the others at most the chunk it holds; one that wakes late finds the
+// stages done and catches up without holding anybody.
+//
 // Thread-safety: one caller at a time (owned by one Session).
 #pragma once
 
@@ -18,6 +29,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -40,6 +52,14 @@ class ThreadPool {
   // items runs on the caller alone.
   void parallel_for(size_t n, const std::function<void(size_t, size_t)>& fn, size_t min_chunk = 1);
 
+  // Runs fn(slot) once on the caller (slot 0) and once on each worker that
+  // joins while the caller's fn runs (slots 1 .. threads() - 1, each used
+  // at most once); returns when every joined call has returned. A worker
+  // that is slow to wake may not join at all, so fn must not count on
+  // other slots to make progress (Stages does not). With one thread this
+  // is a plain call.
+  void run_region(const std::function<void(int)>& fn);
+
  private:
   void worker();
   void run_chunks();
@@ -55,11 +75,62 @@ class ThreadPool {
   size_t chunk_ = 0;
   size_t chunks_ = 0;
   std::atomic<size_t> next_{0};
+  const std::function<void(int)>* region_ = nullptr;  // as fn_, for run_region
+  std::atomic<int> next_slot_{1};
+  // Written under mu_; read without it by workers spinning for a new job.
+  std::atomic<unsigned long> generation_{0};
   // Guarded by mu_.
   bool open_ = false;
-  unsigned long generation_ = 0;
   int active_ = 0;
   bool stop_ = false;
+};
+
+// A schedule of numbered stages for the threads of one run_region(): see
+// the top of this file. Every thread calls run() for every stage in the
+// same order with the same chunk counts.
+//
+// Thread-safety: reset() while no thread is inside a region; run() from
+// the threads of a region.
+class Stages {
+ public:
+  explicit Stages(int capacity);
+  Stages(const Stages&) = delete;
+  Stages& operator=(const Stages&) = delete;
+
+  int capacity() const { return capacity_; }
+  // Forgets the progress of stages 0 .. count - 1 (count <= capacity()).
+  void reset(int count);
+
+  // Runs body(c) for the chunks c of stage `stage` (0 <= c < chunks) that
+  // this thread claims, then waits until all `chunks` are done. Writes
+  // made in one thread's chunks are visible to every thread after run()
+  // returns.
+  template <typename F>
+  void run(int stage, int chunks, F&& body) {
+    Stage& st = stages_[stage];
+    int mine = 0;
+    for (int c = st.next.fetch_add(1, std::memory_order_relaxed); c < chunks;
+         c = st.next.fetch_add(1, std::memory_order_relaxed)) {
+      body(c);
+      ++mine;
+    }
+    if (mine > 0 && st.done.fetch_add(mine) + mine == chunks) wake();
+    if (st.done.load(std::memory_order_acquire) < chunks) wait(st, chunks);
+  }
+
+ private:
+  struct alignas(64) Stage {
+    std::atomic<int> next{0};
+    std::atomic<int> done{0};
+  };
+  void wait(Stage& st, int chunks);
+  void wake();
+
+  int capacity_;
+  std::unique_ptr<Stage[]> stages_;
+  std::atomic<int> sleepers_{0};
+  std::mutex mu_;
+  std::condition_variable cv_;
 };
 
 }  // namespace sf::asr::whisper::cpu
