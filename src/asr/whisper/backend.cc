@@ -192,6 +192,8 @@ const CudaAvailability& cuda_availability() {
 }
 
 Result<Device> resolve_device(const Device& requested) {
+  // The CPU needs no look for a GPU (that loads the CUDA driver).
+  if (requested.kind == Device::Kind::kCpu) return requested;
   const CudaAvailability& cuda = cuda_availability();
   switch (requested.kind) {
     case Device::Kind::kAuto:

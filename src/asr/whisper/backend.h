@@ -36,7 +36,7 @@ namespace sf::asr::whisper {
 enum class ComputeType { kAuto, kF32, kF16, kBF16, kInt8, kInt8Float16 };
 
 // "auto", "f32" (or "float32"), "f16" ("float16"), "bf16" ("bfloat16"),
-// "int8", "int8_float16". Errors: kInvalidArgument naming the value and the
+// "int8" ("int8_float32"), "int8_float16". Errors: kInvalidArgument naming the value and the
 // accepted names.
 Result<ComputeType> parse_compute_type(std::string_view name);
 // The canonical name ("f32", "int8_float16", ...).
@@ -49,7 +49,8 @@ struct Device {
   bool operator==(const Device&) const = default;
 };
 
-// "auto", "cpu", "cuda" (= cuda:0), "cuda:N". Errors: kInvalidArgument.
+// "auto", "cpu", "cuda" (= cuda:0), "cuda:N"; "gpu" / "gpu:N" (the worker
+// pool's names) mean the same. Errors: kInvalidArgument.
 Result<Device> parse_device(std::string_view name);
 // "cpu", "cuda:0", "auto".
 std::string device_name(const Device& device);

@@ -81,15 +81,7 @@ struct CpuSession::State {
       }
       return;
     }
-    for (int r = 0; r < rows && b != nullptr; ++r) {
-      float* row = y + sz(r) * sz(out);
-      if (residual) {
-        for (int i = 0; i < out; ++i) row[i] += b[i];
-      } else {
-        std::memcpy(row, b, sz(out) * sizeof(float));
-      }
-    }
-    const bool accumulate = residual || b != nullptr;
+    const bool accumulate = seed_bias(rows, b, out, y, residual);
     pool.parallel_for(
         sz(out),
         [=](size_t n0, size_t n1) {
@@ -102,6 +94,20 @@ struct CpuSession::State {
         256);
   }
   static constexpr int kStreamRowsMax = 16;
+
+  // Before a GEMM that accumulates into y: y = b per row (or y += b with
+  // residual). Returns whether the GEMM must accumulate.
+  static bool seed_bias(int rows, const float* b, int out, float* y, bool residual) {
+    for (int r = 0; r < rows && b != nullptr; ++r) {
+      float* row = y + sz(r) * sz(out);
+      if (residual) {
+        for (int i = 0; i < out; ++i) row[i] += b[i];
+      } else {
+        std::memcpy(row, b, sz(out) * sizeof(float));
+      }
+    }
+    return residual || b != nullptr;
+  }
 
   void softmax_rows(float* p, int rows, int n, size_t stride) {
     pool.parallel_for(
@@ -141,15 +147,7 @@ struct CpuSession::State {
   // y = x W^T + b (or y += x W^T + b with residual) over a prepared matrix.
   void lowp_linear(const float* in, int rows, int width, const cpu::LowpMatrix& m, const float* b, int out, float* y,
                    bool residual) {
-    for (int r = 0; r < rows && b != nullptr; ++r) {
-      float* row = y + sz(r) * sz(out);
-      if (residual) {
-        for (int i = 0; i < out; ++i) row[i] += b[i];
-      } else {
-        std::memcpy(row, b, sz(out) * sizeof(float));
-      }
-    }
-    const bool accumulate = residual || b != nullptr;
+    const bool accumulate = seed_bias(rows, b, out, y, residual);
     if (m.is_int8()) {
       const int kp = m.int8.k_pad;
       a_u8.resize(sz(rows) * sz(kp));

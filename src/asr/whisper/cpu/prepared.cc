@@ -61,6 +61,7 @@ std::shared_ptr<const PreparedWeights> prepared_weights(const std::shared_ptr<co
   // Preparing takes a while (seconds for large models); one preparation per
   // key, so concurrent callers wait for the first instead of doing it too.
   std::lock_guard<std::mutex> lock(mu);
+  std::erase_if(cache, [](const auto& entry) { return entry.second.expired(); });
   auto& slot = cache[{model.get(), type}];
   if (auto p = slot.lock()) return p;
   // Keep the model alive as long as its prepared weights: the cache key is
