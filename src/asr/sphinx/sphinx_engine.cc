@@ -17,6 +17,7 @@
 #include <set>
 #include <sstream>
 
+#include "asr/sphinx/denoise.h"
 #include "asr/sphinx/letter_to_sound.h"
 #include "core/log.h"
 
@@ -157,9 +158,11 @@ class SphinxEngine final : public Engine {
     t.language = "en";
     if (audio.empty()) return t;
     const int frate = cmd_ln_int32_r(config_, "-frate");
-    std::vector<int16_t> pcm(audio.size());
-    for (size_t i = 0; i < audio.size(); ++i) {
-      float v = std::clamp(audio[i], -1.0f, 1.0f);
+    // Steady noise is taken out first (denoise.h); clean audio passes as is.
+    const std::vector<float> heard = denoise(audio);
+    std::vector<int16_t> pcm(heard.size());
+    for (size_t i = 0; i < heard.size(); ++i) {
+      float v = std::clamp(heard[i], -1.0f, 1.0f);
       pcm[i] = static_cast<int16_t>(std::lrint(v * 32767.0f));
     }
     if (ps_start_utt(ps_) < 0) return internal_error("pocketsphinx: cannot start an utterance");

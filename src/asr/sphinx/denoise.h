@@ -1,0 +1,46 @@
+// Noise reduction in front of the embedded recognizer.
+//
+// PocketSphinx's acoustic model was trained on clean speech, and at 10 dB
+// SNR of steady noise its one-best transcript holds almost none of the
+// words said. denoise() takes out the steady part of the noise before the
+// recognizer hears it: a short-time spectral gain (Wiener rule with a
+// decision-directed a-priori SNR and a gain floor) against a noise
+// spectrum estimated from the quietest frames of the same audio.
+//
+// The estimate comes from the audio passed in and nothing else, so a
+// segment's transcript stays a function of its own audio (whatever the
+// worker, the order of segments or a retry). Audio whose quietest frames
+// are far below its loud ones (clean recordings, digital silence between
+// phrases) is returned unchanged.
+#pragma once
+
+#include <span>
+#include <vector>
+
+namespace sf::asr::sphinx {
+
+struct DenoiseOptions {
+  // Fraction of frames, lowest energy first, that make the noise spectrum.
+  double noise_quantile = 0.1;
+  // Smallest gain applied to a frequency bin (0.1 = -20 dB): deeper
+  // suppression leaves "musical" noise the recognizer hears as phones.
+  float gain_floor = 0.1f;
+  // Weight of the previous frame's clean estimate in the a-priori SNR.
+  float smoothing = 0.98f;
+  // Audio whose loud frames stand this many dB above its noise estimate is
+  // clean enough to be left alone.
+  double clean_snr_db = 30;
+};
+
+// The estimated SNR of `audio` (16 kHz mono) in dB: mean power of the
+// louder half of its frames over the mean power of its quietest
+// noise_quantile; +inf for audio shorter than one frame or with silent
+// frames.
+double estimate_snr_db(std::span<const float> audio, const DenoiseOptions& options = {});
+
+// `audio` (16 kHz mono, any length) with its steady noise reduced, same
+// length and timing (no delay). Returns it unchanged when its estimated
+// SNR is at least options.clean_snr_db.
+std::vector<float> denoise(std::span<const float> audio, const DenoiseOptions& options = {});
+
+}  // namespace sf::asr::sphinx
