@@ -507,7 +507,10 @@ Result<std::unique_ptr<Session>> create_cuda_session(std::shared_ptr<const Model
   SF_ASSIGN_OR_RETURN(SessionOptions opts, validate_session_options(model.get(), options));
   opts.device.kind = Device::Kind::kCuda;
   int count = 0;
-  SF_CUDA_RETURN_IF_ERROR(cudaGetDeviceCount(&count));
+  if (cudaError_t e = cudaGetDeviceCount(&count); e != cudaSuccess) {
+    (void)cudaGetLastError();
+    return unavailable(std::string("whisper cuda: no usable CUDA device (") + cudaGetErrorString(e) + ")");
+  }
   if (opts.device.index < 0 || opts.device.index >= count) {
     return unavailable("whisper cuda: no CUDA device " + std::to_string(opts.device.index) + " (" +
                        std::to_string(count) + " found)");
