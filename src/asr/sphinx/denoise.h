@@ -19,6 +19,11 @@
 
 namespace sf::asr::sphinx {
 
+// The version of what denoise() does to audio, raised whenever that
+// changes; part of a PocketSphinx transcript's library key, so transcripts
+// heard through another front end are not reused.
+inline constexpr int kDenoiseVersion = 1;
+
 struct DenoiseOptions {
   // Fraction of frames, lowest energy first, that make the noise spectrum.
   double noise_quantile = 0.1;
