@@ -2,7 +2,7 @@
 # Supercut benchmark (issue 2). See bench/README.md.
 #
 #   bench/supercut/run.sh [--runs N] [--size WxH] [--repeat N] [--word W]...
-#                         [--fresh] [--json FILE]
+#                         [--fresh] [--targeted] [--json FILE]
 #
 # Synthesizes a talk of >= 10 minutes once (cached under build/bench/supercut),
 # then, N times (default 2), interleaved so load changes hit every contender
@@ -16,6 +16,7 @@
 #              + concat demuxer with stream copy
 # and prints the best (minimum) wall time of each, the ratios against the
 # targets, and CPU seconds. Everything goes to build/bench/supercut/last.json.
+# --targeted runs the supercut with targeted search (issue 12) on.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -31,6 +32,7 @@ FPS=25
 # and "football" is said once per repeat: 26 clips.
 REPEAT=26
 WORDS=()
+SUPERCUT_ARGS=()
 FRESH=0
 JSON_OUT=$WORK/last.json
 
@@ -41,6 +43,7 @@ while [[ $# -gt 0 ]]; do
     --repeat) REPEAT=$2; shift 2 ;;
     --word) WORDS+=("$2"); shift 2 ;;
     --fresh) FRESH=1; shift ;;
+    --targeted) SUPERCUT_ARGS+=(--targeted); shift ;;
     --json) JSON_OUT=$2; shift 2 ;;
     -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
@@ -74,7 +77,7 @@ for ((i = 1; i <= RUNS; i++)); do
   report=$WORK/report-$i.json
   log "run $i/$RUNS: supercut"
   # --no-library: every run transcribes, as the comparison with the recognizer needs.
-  sc=$($TIME -- "$BIN" -q supercut -i "$talk" "${word_args[@]}" -o "$WORK/supercut.mp4" --report "$report" --no-library)
+  sc=$($TIME -- "$BIN" -q supercut -i "$talk" "${word_args[@]}" -o "$WORK/supercut.mp4" --report "$report" --no-library ${SUPERCUT_ARGS[@]+"${SUPERCUT_ARGS[@]}"})
 
   read -r frames size fps < <($PY -c '
 import json, sys
