@@ -1,13 +1,12 @@
 #include "asr/sphinx/denoise.h"
 
-#include <fftw3.h>
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <memory>
 #include <mutex>
 #include <numbers>
+
+#include "core/fftw.h"
 
 namespace sf::asr::sphinx {
 namespace {
@@ -16,25 +15,9 @@ constexpr int kFrame = 512;  // 32 ms at 16 kHz
 constexpr int kHop = 128;    // 75 % overlap: Hann analysis and synthesis add up flat
 constexpr int kBins = kFrame / 2 + 1;
 
-// FFTW's planner is not thread-safe; executing a plan on its own arrays is.
-std::mutex& planner_mutex() {
-  static std::mutex m;
-  return m;
-}
-
-struct FftwFree {
-  void operator()(void* p) const { fftwf_free(p); }
-};
-template <typename T>
-using FftwBuffer = std::unique_ptr<T[], FftwFree>;
-
-struct PlanFree {
-  void operator()(fftwf_plan_s* p) const {
-    std::lock_guard lock(planner_mutex());
-    fftwf_destroy_plan(p);
-  }
-};
-using Plan = std::unique_ptr<fftwf_plan_s, PlanFree>;
+using core::fftw_planner_mutex;
+using core::FftwBuffer;
+using Plan = core::FftwPlan;
 
 const std::vector<float>& hann() {
   static const std::vector<float> w = [] {
@@ -62,8 +45,8 @@ Spectrum analyse(std::span<const float> audio) {
   const size_t padded = audio.size() + 2 * kFrame;
   s.frames = static_cast<int>((padded - kFrame) / kHop + 1);
   const size_t n = static_cast<size_t>(s.frames);
-  s.samples.reset(static_cast<float*>(fftwf_malloc(sizeof(float) * kFrame * n)));
-  s.bins.reset(static_cast<fftwf_complex*>(fftwf_malloc(sizeof(fftwf_complex) * kBins * n)));
+  s.samples = core::fftw_alloc<float>(kFrame * n);
+  s.bins = core::fftw_alloc<fftwf_complex>(kBins * n);
   const auto& w = hann();
   for (int f = 0; f < s.frames; ++f) {
     float* row = s.samples.get() + static_cast<size_t>(f) * kFrame;
@@ -75,7 +58,7 @@ Spectrum analyse(std::span<const float> audio) {
   int size = kFrame;
   Plan plan;
   {
-    std::lock_guard lock(planner_mutex());
+    std::lock_guard lock(fftw_planner_mutex());
     plan.reset(fftwf_plan_many_dft_r2c(1, &size, s.frames, s.samples.get(), nullptr, 1, kFrame, s.bins.get(),
                                        nullptr, 1, kBins, FFTW_ESTIMATE));
   }
@@ -163,7 +146,7 @@ std::vector<float> denoise(std::span<const float> audio, const DenoiseOptions& o
   int size = kFrame;
   Plan plan;
   {
-    std::lock_guard lock(planner_mutex());
+    std::lock_guard lock(fftw_planner_mutex());
     plan.reset(fftwf_plan_many_dft_c2r(1, &size, s.frames, s.bins.get(), nullptr, 1, kBins, s.samples.get(),
                                        nullptr, 1, kFrame, FFTW_ESTIMATE));
   }

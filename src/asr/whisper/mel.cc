@@ -1,7 +1,6 @@
 #include "asr/whisper/mel.h"
 
 #include <cblas.h>
-#include <fftw3.h>
 
 #include <algorithm>
 #include <cmath>
@@ -9,6 +8,8 @@
 #include <mutex>
 #include <numbers>
 #include <string>
+
+#include "core/fftw.h"
 
 namespace sf::asr::whisper {
 
@@ -31,17 +32,8 @@ double mel_to_hz(double mel) {
   return kMinLogHz * std::exp(log_step() * (mel - kMinLogMel));
 }
 
-// FFTW's planner is not thread-safe; execution on new arrays is.
-std::mutex& fftw_planner_mutex() {
-  static std::mutex m;
-  return m;
-}
-
-struct FftwFree {
-  void operator()(void* p) const { fftwf_free(p); }
-};
-template <typename T>
-using FftwBuffer = std::unique_ptr<T[], FftwFree>;
+using core::fftw_planner_mutex;
+using core::FftwBuffer;
 
 // Index into a signal of length n with reflect padding (no edge repeat),
 // valid for any offset.
@@ -72,9 +64,8 @@ constexpr int kBlockFrames = 1000;
 // out[m * ld + (t - t0)].
 void mel_energies(const Signal& signal, int t0, int frames, const std::vector<float>& filters, int n_mels,
                   float* out, size_t ld) {
-  FftwBuffer<float> in(static_cast<float*>(fftwf_malloc(sizeof(float) * kNFft * static_cast<size_t>(frames))));
-  FftwBuffer<fftwf_complex> spec(static_cast<fftwf_complex*>(
-      fftwf_malloc(sizeof(fftwf_complex) * kNFreq * static_cast<size_t>(frames))));
+  FftwBuffer<float> in = core::fftw_alloc<float>(kNFft * static_cast<size_t>(frames));
+  FftwBuffer<fftwf_complex> spec = core::fftw_alloc<fftwf_complex>(kNFreq * static_cast<size_t>(frames));
 
   float window[kNFft];
   for (int i = 0; i < kNFft; ++i) {
@@ -86,18 +77,15 @@ void mel_energies(const Signal& signal, int t0, int frames, const std::vector<fl
     for (int i = 0; i < kNFft; ++i) dst[i] = signal.at(start + i) * window[i];
   }
 
-  fftwf_plan plan;
+  core::FftwPlan plan;
   {
     std::lock_guard<std::mutex> lock(fftw_planner_mutex());
     int size = kNFft;
-    plan = fftwf_plan_many_dft_r2c(1, &size, frames, in.get(), nullptr, 1, kNFft, spec.get(), nullptr, 1, kNFreq,
-                                   FFTW_ESTIMATE);
+    plan.reset(fftwf_plan_many_dft_r2c(1, &size, frames, in.get(), nullptr, 1, kNFft, spec.get(), nullptr, 1,
+                                       kNFreq, FFTW_ESTIMATE));
   }
-  fftwf_execute(plan);
-  {
-    std::lock_guard<std::mutex> lock(fftw_planner_mutex());
-    fftwf_destroy_plan(plan);
-  }
+  fftwf_execute(plan.get());
+  plan.reset();
 
   std::vector<float> power(static_cast<size_t>(frames) * kNFreq);
   for (size_t i = 0; i < power.size(); ++i) {
