@@ -99,6 +99,8 @@ nlohmann::json CompilationReport::to_json() const {
             {"inputs", json::array()},
             {"clips", json::array()},
             {"early_termination", early_termination},
+            {"transcripts_from_library", inputs_from_library},
+            {"targeted_from_library", targeted_from_library},
             {"errors", errors}};
   for (const auto& in : inputs) {
     json ji = {{"index", in.index}, {"path", in.path}, {"title", in.title}, {"duration", in.duration},
@@ -580,6 +582,7 @@ Result<CompilationReport> CompilationJob::run_stages(const CompilationProgressFn
     LibraryStats lib_stats;
     transcripts = transcribe_with_library(paths, topt, q.library, on_audio, &lib_stats);
     report_.inputs_from_library = static_cast<int>(lib_stats.known);
+    report_.targeted_from_library = static_cast<int>(lib_stats.targets_known);
   }
   transcribing.store(false);
   if (!render_error.ok()) return render_error;

@@ -174,6 +174,7 @@ struct CompilationReport {
   std::vector<std::pair<std::string, double>> stages;
   std::vector<std::string> errors;                     // per-input errors that were skipped
   int inputs_from_library = 0;  // inputs whose transcript came from the library (not transcribed)
+  int targeted_from_library = 0;  // of those, inputs whose targeted hits came from it too (not decoded)
   std::vector<exports::Target> exports;  // the export files written, in the request's order
 
   // The JSON report (the CLI's --report and the service's result).

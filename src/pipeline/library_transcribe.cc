@@ -67,14 +67,19 @@ Result<std::vector<InputTranscript>> transcribe_with_library(const std::vector<s
   std::vector<bool> storable(paths.size(), true);
   // Targeted search listens for the targets in the audio itself (its
   // evidence needs the decoder's lattice), so an input the library knows is
-  // decoded again; its one-best transcript still comes from the library.
+  // decoded again, unless the library has its hits for the same targets;
+  // its one-best transcript still comes from the library. Hits are stored
+  // for every local input, known or new.
   const bool targeted = !options.engine.target_words.empty() && options.engine.engine == "sphinx";
+  const std::vector<std::string>& targets = options.engine.target_words;
+  std::vector<bool> hits_storable(paths.size(), targeted);
   std::vector<std::optional<asr::Transcript>> library_copy(paths.size());
   for (size_t i = 0; i < paths.size(); ++i) {
     // A URL's content is not fingerprinted (that would read it all):
     // it is transcribed every time and not stored.
     if (media::is_http_url(paths[i]) || paths[i].find("://") != std::string::npos) {
       storable[i] = false;
+      hits_storable[i] = false;
       misses.push_back(paths[i]);
       miss_index.push_back(i);
       continue;
@@ -89,7 +94,19 @@ Result<std::vector<InputTranscript>> transcribe_with_library(const std::vector<s
     pending[i].media = {ec ? paths[i] : abs.lexically_normal().string(), fs::path(paths[i]).stem().string(),
                         fp.size, info.duration};
     SF_ASSIGN_OR_RETURN(auto hit, lib->find(pending[i].key));
+    std::optional<std::vector<asr::TargetHit>> known_hits;
     if (hit && targeted) {
+      SF_ASSIGN_OR_RETURN(known_hits, lib->find_hits(pending[i].key, targets));
+    }
+    if (hit && targeted && known_hits) {
+      // Listened for these very targets before: nothing to decode.
+      if (Status s = lib->remember_path(fp.hex, pending[i].media.path); !s.ok()) SF_LOG_WARN("{}", s.message());
+      hit->transcript.hits = std::move(*known_hits);
+      found[i] = InputTranscript{paths[i], hit->duration, std::move(hit->transcript)};
+      ++st.known;
+      ++st.targets_known;
+      SF_LOG_DEBUG("library: {} known ({}), with its targeted hits", paths[i], fp.hex);
+    } else if (hit && targeted) {
       if (Status s = lib->remember_path(fp.hex, pending[i].media.path); !s.ok()) SF_LOG_WARN("{}", s.message());
       library_copy[i] = std::move(hit->transcript);
       storable[i] = false;
@@ -124,10 +141,18 @@ Result<std::vector<InputTranscript>> transcribe_with_library(const std::vector<s
     // that is interrupted later (a stop, a crash) keeps what was done.
     std::vector<bool> stored(paths.size(), false);
     auto store = [&](size_t i, const InputTranscript& t) {
-      if (!storable[i] || stored[i]) return;
+      if (stored[i] || (!storable[i] && !hits_storable[i])) return;
       stored[i] = true;
-      if (Status s = lib->put(pending[i].key, pending[i].media, t.duration, t.transcript); !s.ok()) {
-        SF_LOG_WARN("{}: transcript not stored in the library: {}", paths[i], s.message());
+      if (storable[i]) {
+        if (Status s = lib->put(pending[i].key, pending[i].media, t.duration, t.transcript); !s.ok()) {
+          SF_LOG_WARN("{}: transcript not stored in the library: {}", paths[i], s.message());
+          return;
+        }
+      }
+      if (hits_storable[i]) {
+        if (Status s = lib->put_hits(pending[i].key, targets, t.transcript.hits); !s.ok()) {
+          SF_LOG_WARN("{}: targeted hits not stored in the library: {}", paths[i], s.message());
+        }
       }
     };
     // The library's one-best with the fresh targeted hits.

@@ -24,6 +24,9 @@ struct LibraryStats {
   // search (options.engine.target_words, sphinx) they are decoded again to
   // listen for the targets, their one-best transcript still the library's.
   size_t known = 0;
+  // Of those, the inputs whose targeted hits for the same targets came from
+  // the library too: not decoded at all.
+  size_t targets_known = 0;
   double hash_seconds = 0;  // spent fingerprinting
 };
 

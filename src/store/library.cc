@@ -7,6 +7,9 @@
 #include <map>
 #include <set>
 
+#include <nlohmann/json.hpp>
+
+#include "asr/formats.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "search/matcher.h"
@@ -86,6 +89,16 @@ CREATE TRIGGER segments_fts_delete AFTER DELETE ON segments BEGIN
 END;
 )sql";
 
+// Schema 3: targeted-search hits per transcript and set of target phrases.
+constexpr const char* kSchema3 = R"sql(
+CREATE TABLE target_hits(
+  transcript INTEGER NOT NULL REFERENCES transcripts(id) ON DELETE CASCADE,
+  targets TEXT NOT NULL,
+  hits TEXT NOT NULL,
+  created REAL NOT NULL,
+  PRIMARY KEY(transcript, targets)) WITHOUT ROWID;
+)sql";
+
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -153,6 +166,10 @@ Status migrate(Db* db) {
     SF_RETURN_IF_ERROR(backfill_segment_norms(db));
     SF_RETURN_IF_ERROR(db->exec("INSERT INTO segments_fts(segments_fts) VALUES ('rebuild')"));
     v = 2;
+  }
+  if (v == 2) {
+    SF_RETURN_IF_ERROR(db->exec(kSchema3));
+    v = 3;
   }
   SF_RETURN_IF_ERROR(db->exec("PRAGMA user_version = " + std::to_string(v)));
   return tx->commit();
@@ -282,17 +299,72 @@ Result<StoredTranscript> Library::load(int64_t transcript_id) {
   return out;
 }
 
-Result<std::optional<StoredTranscript>> Library::find(const TranscriptKey& key) {
-  SF_ASSIGN_OR_RETURN(auto tx, Transaction::begin(db_.get(), Transaction::Kind::kRead));
-  SF_ASSIGN_OR_RETURN(Stmt q, db_->prepare(
+namespace {
+
+// The canonical form of a set of target phrases: a JSON array, sorted,
+// without repeats.
+std::string targets_key(const std::vector<std::string>& targets) {
+  std::set<std::string> set(targets.begin(), targets.end());
+  return nlohmann::json(std::vector<std::string>(set.begin(), set.end())).dump();
+}
+
+// The id of the transcript stored under `key`, or nullopt.
+Result<std::optional<int64_t>> transcript_id(Db* db, const TranscriptKey& key) {
+  SF_ASSIGN_OR_RETURN(Stmt q, db->prepare(
       "SELECT t.id FROM transcripts t JOIN media m ON m.id = t.media "
       "WHERE m.fingerprint = ?1 AND t.engine = ?2 AND t.model = ?3 AND t.options = ?4"));
   q.bind(1, key.fingerprint).bind(2, key.engine).bind(3, key.model).bind(4, key.options);
   SF_ASSIGN_OR_RETURN(bool row, q.step());
-  if (!row) return std::optional<StoredTranscript>();
-  SF_ASSIGN_OR_RETURN(StoredTranscript t, load(q.col_int(0)));
+  if (!row) return std::optional<int64_t>();
+  return std::optional<int64_t>(q.col_int(0));
+}
+
+}  // namespace
+
+Result<std::optional<StoredTranscript>> Library::find(const TranscriptKey& key) {
+  SF_ASSIGN_OR_RETURN(auto tx, Transaction::begin(db_.get(), Transaction::Kind::kRead));
+  SF_ASSIGN_OR_RETURN(auto tid, transcript_id(db_.get(), key));
+  if (!tid) return std::optional<StoredTranscript>();
+  SF_ASSIGN_OR_RETURN(StoredTranscript t, load(*tid));
   SF_RETURN_IF_ERROR(tx->commit());
   return std::optional<StoredTranscript>(std::move(t));
+}
+
+Result<std::optional<std::vector<asr::TargetHit>>> Library::find_hits(const TranscriptKey& key,
+                                                                      const std::vector<std::string>& targets) {
+  using Found = std::optional<std::vector<asr::TargetHit>>;
+  SF_ASSIGN_OR_RETURN(auto tx, Transaction::begin(db_.get(), Transaction::Kind::kRead));
+  SF_ASSIGN_OR_RETURN(auto tid, transcript_id(db_.get(), key));
+  if (!tid) return Found();
+  SF_ASSIGN_OR_RETURN(Stmt q, db_->prepare("SELECT hits FROM target_hits WHERE transcript = ?1 AND targets = ?2"));
+  q.bind(1, *tid).bind(2, targets_key(targets));
+  SF_ASSIGN_OR_RETURN(bool row, q.step());
+  if (!row) return Found();
+  auto j = nlohmann::json::parse(q.col_text(0), nullptr, /*allow_exceptions=*/false);
+  auto parsed = asr::transcript_from_json(nlohmann::json{{"segments", nlohmann::json::array()}, {"hits", j}});
+  if (!parsed.ok()) {
+    return corrupt("library " + path() + ": stored targeted hits of transcript " + std::to_string(*tid) +
+                   " are damaged: " + parsed.status().message());
+  }
+  SF_RETURN_IF_ERROR(tx->commit());
+  return Found(std::move(parsed->hits));
+}
+
+Status Library::put_hits(const TranscriptKey& key, const std::vector<std::string>& targets,
+                         const std::vector<asr::TargetHit>& hits) {
+  SF_ASSIGN_OR_RETURN(auto tx, Transaction::begin(db_.get(), Transaction::Kind::kWrite));
+  SF_ASSIGN_OR_RETURN(auto tid, transcript_id(db_.get(), key));
+  if (!tid) return not_found("library " + path() + ": no transcript of " + key.fingerprint + " to add hits to");
+  asr::Transcript only_hits;
+  only_hits.hits = hits;
+  nlohmann::json j = asr::to_json(only_hits);
+  SF_ASSIGN_OR_RETURN(Stmt st, db_->prepare(
+      "INSERT INTO target_hits(transcript, targets, hits, created) VALUES (?1, ?2, ?3, ?4) "
+      "ON CONFLICT(transcript, targets) DO UPDATE SET hits = excluded.hits, created = excluded.created"));
+  st.bind(1, *tid).bind(2, targets_key(targets))
+      .bind(3, j.contains("hits") ? j["hits"].dump() : std::string("[]")).bind(4, now_seconds());
+  SF_RETURN_IF_ERROR(st.run());
+  return tx->commit();
 }
 
 Status Library::remember_path(const std::string& fingerprint, const std::string& path) {

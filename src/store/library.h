@@ -51,7 +51,7 @@ namespace sqlite {
 class Db;
 }
 
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 // The library file in force: `flag` if non-empty, else $STUDIOFLOW_LIBRARY,
 // else $XDG_DATA_HOME/studioflow/library.db, else
@@ -149,6 +149,21 @@ class Library {
   // returns OK.
   Status put(const TranscriptKey& key, const MediaDescription& media, double decoded,
              const asr::Transcript& transcript);
+
+  // Targeted search (asr::TargetHit) on the transcript stored under `key`:
+  // the hits found when the engine listened for exactly the phrases
+  // `targets` (a set: order and repeats do not matter; the spotter's hits
+  // for one phrase can depend on the others). nullopt when that set was
+  // never stored for this transcript, or the transcript is not stored.
+  Result<std::optional<std::vector<asr::TargetHit>>> find_hits(const TranscriptKey& key,
+                                                               const std::vector<std::string>& targets);
+
+  // Stores `hits` as the result of listening for `targets` on the
+  // transcript stored under `key`, replacing an earlier result for the same
+  // set. kNotFound when no transcript is stored under `key`. Removed with
+  // the medium (forget()).
+  Status put_hits(const TranscriptKey& key, const std::vector<std::string>& targets,
+                  const std::vector<asr::TargetHit>& hits);
 
   // Every medium, oldest first.
   Result<std::vector<MediaRecord>> list();

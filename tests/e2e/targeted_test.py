@@ -83,6 +83,40 @@ class TargetedSearch(unittest.TestCase):
         want, got, p = self.degraded()
         self.assertEqual(self.found(got), self.found(want), p.stdout)
 
+    def test_the_library_keeps_targeted_hits_for_the_same_words(self):
+        path = os.path.join(self.dir, "lib.wav")
+        say("Doctor Okonkwo spoke to the council about the budget.", path)
+        lib = os.path.join(self.dir, "library.db")
+
+        def cut(*words):
+            rep = os.path.join(self.dir, "lib-report.json")
+            args = ["supercut", "-i", path, "--dry-run", "--targeted", "--library", lib, "--report", rep]
+            for w in words:
+                args += ["-w", w]
+            p = run(args)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            with open(rep) as f:
+                return json.load(f)
+
+        def clips(report):
+            return [(c["start"], c["end"], c["confidence"],
+                     [(m["query"], m["confidence"], m["evidence"]) for m in c["matches"]]) for c in report["clips"]]
+
+        first = cut("okonkwo", "council")
+        self.assertEqual((first["transcripts_from_library"], first["targeted_from_library"]), (0, 0))
+        self.assertIn("okonkwo", self.found(first))
+        # The same words again, in another order: nothing is decoded, and the
+        # clips, confidences and evidence are those of the first run.
+        again = cut("council", "okonkwo")
+        self.assertEqual((again["transcripts_from_library"], again["targeted_from_library"]), (1, 1))
+        self.assertEqual(clips(again), clips(first))
+        # Other words: the one-best transcript is the library's, the audio is
+        # listened to again for them, and those hits are kept too.
+        other = cut("budget")
+        self.assertEqual((other["transcripts_from_library"], other["targeted_from_library"]), (1, 0))
+        self.assertEqual(self.found(other), ["budget"])
+        self.assertEqual(cut("budget")["targeted_from_library"], 1)
+
     def test_every_clip_carries_confidence_and_evidence(self):
         path = os.path.join(self.dir, "c.wav")
         say("The council met today.", path)

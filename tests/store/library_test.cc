@@ -120,6 +120,55 @@ TEST_F(LibraryTest, SecondPutOfOneKeyKeepsTheFirstAndRecordsThePath) {
   EXPECT_EQ((*media)[0].transcripts[0].words, 2);
 }
 
+TEST_F(LibraryTest, TargetedHitsAreKeptPerTranscriptAndSetOfTargets) {
+  const std::string p = path("lib.db");
+  auto lib = Library::open(p);
+  ASSERT_TRUE(lib.ok()) << lib.status().message();
+  asr::TargetHit spotted{"budget", 2.25, 2.75, 6, true, -21.5f, 0.8125f};
+  asr::TargetHit lattice{"climate change", 7.5, 8.5, 9, false, 0, 0.25f};
+  const std::vector<std::string> targets = {"budget", "climate change"};
+  // No transcript yet: nothing to attach hits to.
+  auto early = (*lib)->put_hits(key("fp1"), targets, {spotted});
+  EXPECT_EQ(early.code(), Code::kNotFound) << early.message();
+  ASSERT_TRUE((*lib)->put(key("fp1"), {"/m/a.mp4", "a", 100, 12.5}, 12.5, talk({{"the", "budget"}})).ok());
+  EXPECT_FALSE((*lib)->find_hits(key("fp1"), targets)->has_value());
+
+  ASSERT_TRUE((*lib)->put_hits(key("fp1"), targets, {spotted, lattice}).ok());
+  // The same set in another order and with a repeat: the same result.
+  auto got = (*lib)->find_hits(key("fp1"), {"climate change", "budget", "budget"});
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  ASSERT_TRUE(got->has_value());
+  ASSERT_EQ((*got)->size(), 2u);
+  const asr::TargetHit& a = (**got)[0];
+  EXPECT_EQ(a.query, "budget");
+  EXPECT_DOUBLE_EQ(a.start, 2.25);
+  EXPECT_DOUBLE_EQ(a.end, 2.75);
+  EXPECT_EQ(a.phones, 6);
+  EXPECT_TRUE(a.spotted);
+  EXPECT_FLOAT_EQ(a.spot_score, -21.5f);
+  EXPECT_FLOAT_EQ(a.posterior, 0.8125f);
+  EXPECT_EQ((**got)[1].query, "climate change");
+  EXPECT_FALSE((**got)[1].spotted);
+
+  // Another set, another transcript key: not known.
+  EXPECT_FALSE((*lib)->find_hits(key("fp1"), {"budget"})->has_value());
+  EXPECT_FALSE((*lib)->find_hits(key("fp1", R"({"other":1})"), targets)->has_value());
+  // A search that found nothing is a result too, and a new one replaces the old.
+  ASSERT_TRUE((*lib)->put_hits(key("fp1"), {"budget"}, {}).ok());
+  ASSERT_TRUE((*lib)->find_hits(key("fp1"), {"budget"})->has_value());
+  EXPECT_TRUE((*lib)->find_hits(key("fp1"), {"budget"})->value().empty());
+  ASSERT_TRUE((*lib)->put_hits(key("fp1"), targets, {lattice}).ok());
+  EXPECT_EQ((*lib)->find_hits(key("fp1"), targets)->value().size(), 1u);
+
+  // Forgetting the medium removes its hits with its transcripts.
+  auto id = (*lib)->resolve("fp1");
+  ASSERT_TRUE(id.ok() && id->has_value());
+  ASSERT_TRUE((*lib)->forget(**id).ok());
+  auto db = sqlite::Db::open(p, sqlite::Db::Mode::kReadWrite, 1000);
+  ASSERT_TRUE(db.ok());
+  EXPECT_EQ((*db)->query_int("SELECT count(*) FROM target_hits")->value_or(-1), 0);
+}
+
 TEST_F(LibraryTest, SearchFindsWordsPhrasesAndPrefixesWithTimes) {
   auto lib = Library::open(path("lib.db"));
   ASSERT_TRUE(lib.ok());
@@ -282,6 +331,9 @@ TEST_F(LibraryTest, SchemaOneIsMigratedAndItsTranscriptsBecomeSearchable) {
   // New transcripts go into the migrated file as usual.
   ASSERT_TRUE((*lib)->put(key("fpnew"), {"/m/new.mp4", "new", 1, 5}, 5, talk({{"budget", "passed"}})).ok());
   EXPECT_EQ((*lib)->search(q)->size(), 2u);
+  // ... and so do targeted hits (schema 3).
+  ASSERT_TRUE((*lib)->put_hits(key("fpold"), {"budget"}, {{"budget", 0.8, 1.2, 6, true, -20, 0.9f}}).ok());
+  EXPECT_EQ((*lib)->find_hits(key("fpold"), {"budget"})->value().size(), 1u);
 }
 
 TEST_F(LibraryTest, TwoConnectionsWritingAtOnceLoseNothing) {
