@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "asr/sphinx/denoise.h"
+#include "asr/sphinx/sphinx_engine.h"
 #include "core/log.h"
 #include "media/probe.h"
 #include "media/remote.h"
@@ -71,15 +72,13 @@ Result<std::vector<InputTranscript>> transcribe_with_library(const std::vector<s
   // its one-best transcript still comes from the library. Hits are stored
   // for every local input, known or new.
   const bool targeted = !options.engine.target_words.empty() && options.engine.engine == "sphinx";
-  const std::vector<std::string>& targets = options.engine.target_words;
-  std::vector<bool> hits_storable(paths.size(), targeted);
+  const store::Library::TargetSearch search{options.engine.target_words, asr::sphinx::kTargetedPassVersion};
   std::vector<std::optional<asr::Transcript>> library_copy(paths.size());
   for (size_t i = 0; i < paths.size(); ++i) {
     // A URL's content is not fingerprinted (that would read it all):
     // it is transcribed every time and not stored.
     if (media::is_http_url(paths[i]) || paths[i].find("://") != std::string::npos) {
       storable[i] = false;
-      hits_storable[i] = false;
       misses.push_back(paths[i]);
       miss_index.push_back(i);
       continue;
@@ -95,19 +94,20 @@ Result<std::vector<InputTranscript>> transcribe_with_library(const std::vector<s
                         fp.size, info.duration};
     SF_ASSIGN_OR_RETURN(auto hit, lib->find(pending[i].key));
     std::optional<std::vector<asr::TargetHit>> known_hits;
-    if (hit && targeted) {
-      SF_ASSIGN_OR_RETURN(known_hits, lib->find_hits(pending[i].key, targets));
+    if (hit) {
+      if (Status s = lib->remember_path(fp.hex, pending[i].media.path); !s.ok()) SF_LOG_WARN("{}", s.message());
+      if (targeted) {
+        SF_ASSIGN_OR_RETURN(known_hits, lib->find_hits(pending[i].key, search));
+      }
     }
     if (hit && targeted && known_hits) {
       // Listened for these very targets before: nothing to decode.
-      if (Status s = lib->remember_path(fp.hex, pending[i].media.path); !s.ok()) SF_LOG_WARN("{}", s.message());
       hit->transcript.hits = std::move(*known_hits);
       found[i] = InputTranscript{paths[i], hit->duration, std::move(hit->transcript)};
       ++st.known;
       ++st.targets_known;
       SF_LOG_DEBUG("library: {} known ({}), with its targeted hits", paths[i], fp.hex);
     } else if (hit && targeted) {
-      if (Status s = lib->remember_path(fp.hex, pending[i].media.path); !s.ok()) SF_LOG_WARN("{}", s.message());
       library_copy[i] = std::move(hit->transcript);
       storable[i] = false;
       ++st.known;
@@ -115,7 +115,6 @@ Result<std::vector<InputTranscript>> transcribe_with_library(const std::vector<s
       miss_index.push_back(i);
       SF_LOG_DEBUG("library: {} known ({}); listening again for the targets", paths[i], fp.hex);
     } else if (hit) {
-      if (Status s = lib->remember_path(fp.hex, pending[i].media.path); !s.ok()) SF_LOG_WARN("{}", s.message());
       found[i] = InputTranscript{paths[i], hit->duration, std::move(hit->transcript)};
       ++st.known;
       SF_LOG_DEBUG("library: {} known ({})", paths[i], fp.hex);
@@ -141,7 +140,9 @@ Result<std::vector<InputTranscript>> transcribe_with_library(const std::vector<s
     // that is interrupted later (a stop, a crash) keeps what was done.
     std::vector<bool> stored(paths.size(), false);
     auto store = [&](size_t i, const InputTranscript& t) {
-      if (stored[i] || (!storable[i] && !hits_storable[i])) return;
+      // Hits are kept for every local input (a URL has no fingerprint).
+      const bool keep_hits = targeted && !pending[i].key.fingerprint.empty();
+      if (stored[i] || (!storable[i] && !keep_hits)) return;
       stored[i] = true;
       if (storable[i]) {
         if (Status s = lib->put(pending[i].key, pending[i].media, t.duration, t.transcript); !s.ok()) {
@@ -149,8 +150,8 @@ Result<std::vector<InputTranscript>> transcribe_with_library(const std::vector<s
           return;
         }
       }
-      if (hits_storable[i]) {
-        if (Status s = lib->put_hits(pending[i].key, targets, t.transcript.hits); !s.ok()) {
+      if (keep_hits) {
+        if (Status s = lib->put_hits(pending[i].key, search, t.transcript.hits); !s.ok()) {
           SF_LOG_WARN("{}: targeted hits not stored in the library: {}", paths[i], s.message());
         }
       }

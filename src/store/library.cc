@@ -93,7 +93,7 @@ END;
 constexpr const char* kSchema3 = R"sql(
 CREATE TABLE target_hits(
   transcript INTEGER NOT NULL REFERENCES transcripts(id) ON DELETE CASCADE,
-  targets TEXT NOT NULL,
+  targets TEXT NOT NULL,  -- {"pass": version, "targets": [sorted phrases]}
   hits TEXT NOT NULL,
   created REAL NOT NULL,
   PRIMARY KEY(transcript, targets)) WITHOUT ROWID;
@@ -301,11 +301,11 @@ Result<StoredTranscript> Library::load(int64_t transcript_id) {
 
 namespace {
 
-// The canonical form of a set of target phrases: a JSON array, sorted,
-// without repeats.
-std::string targets_key(const std::vector<std::string>& targets) {
-  std::set<std::string> set(targets.begin(), targets.end());
-  return nlohmann::json(std::vector<std::string>(set.begin(), set.end())).dump();
+// The canonical form of a targeted search: its pass version and its
+// phrases, sorted, without repeats.
+std::string search_key(const Library::TargetSearch& search) {
+  std::set<std::string> set(search.targets.begin(), search.targets.end());
+  return nlohmann::json{{"pass", search.pass_version}, {"targets", set}}.dump();
 }
 
 // The id of the transcript stored under `key`, or nullopt.
@@ -331,13 +331,13 @@ Result<std::optional<StoredTranscript>> Library::find(const TranscriptKey& key) 
 }
 
 Result<std::optional<std::vector<asr::TargetHit>>> Library::find_hits(const TranscriptKey& key,
-                                                                      const std::vector<std::string>& targets) {
+                                                                      const TargetSearch& search) {
   using Found = std::optional<std::vector<asr::TargetHit>>;
   SF_ASSIGN_OR_RETURN(auto tx, Transaction::begin(db_.get(), Transaction::Kind::kRead));
   SF_ASSIGN_OR_RETURN(auto tid, transcript_id(db_.get(), key));
   if (!tid) return Found();
   SF_ASSIGN_OR_RETURN(Stmt q, db_->prepare("SELECT hits FROM target_hits WHERE transcript = ?1 AND targets = ?2"));
-  q.bind(1, *tid).bind(2, targets_key(targets));
+  q.bind(1, *tid).bind(2, search_key(search));
   SF_ASSIGN_OR_RETURN(bool row, q.step());
   if (!row) return Found();
   auto j = nlohmann::json::parse(q.col_text(0), nullptr, /*allow_exceptions=*/false);
@@ -350,7 +350,7 @@ Result<std::optional<std::vector<asr::TargetHit>>> Library::find_hits(const Tran
   return Found(std::move(parsed->hits));
 }
 
-Status Library::put_hits(const TranscriptKey& key, const std::vector<std::string>& targets,
+Status Library::put_hits(const TranscriptKey& key, const TargetSearch& search,
                          const std::vector<asr::TargetHit>& hits) {
   SF_ASSIGN_OR_RETURN(auto tx, Transaction::begin(db_.get(), Transaction::Kind::kWrite));
   SF_ASSIGN_OR_RETURN(auto tid, transcript_id(db_.get(), key));
@@ -361,7 +361,7 @@ Status Library::put_hits(const TranscriptKey& key, const std::vector<std::string
   SF_ASSIGN_OR_RETURN(Stmt st, db_->prepare(
       "INSERT INTO target_hits(transcript, targets, hits, created) VALUES (?1, ?2, ?3, ?4) "
       "ON CONFLICT(transcript, targets) DO UPDATE SET hits = excluded.hits, created = excluded.created"));
-  st.bind(1, *tid).bind(2, targets_key(targets))
+  st.bind(1, *tid).bind(2, search_key(search))
       .bind(3, j.contains("hits") ? j["hits"].dump() : std::string("[]")).bind(4, now_seconds());
   SF_RETURN_IF_ERROR(st.run());
   return tx->commit();

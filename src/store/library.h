@@ -150,20 +150,23 @@ class Library {
   Status put(const TranscriptKey& key, const MediaDescription& media, double decoded,
              const asr::Transcript& transcript);
 
-  // Targeted search (asr::TargetHit) on the transcript stored under `key`:
-  // the hits found when the engine listened for exactly the phrases
-  // `targets` (a set: order and repeats do not matter; the spotter's hits
-  // for one phrase can depend on the others). nullopt when that set was
-  // never stored for this transcript, or the transcript is not stored.
-  Result<std::optional<std::vector<asr::TargetHit>>> find_hits(const TranscriptKey& key,
-                                                               const std::vector<std::string>& targets);
+  // One targeted search: the phrases listened for (a set: order and
+  // repeats do not matter; the spotter's hits for one phrase can depend on
+  // the others) and the version of the engine's pass that listened.
+  struct TargetSearch {
+    std::vector<std::string> targets;
+    int pass_version = 0;
+  };
 
-  // Stores `hits` as the result of listening for `targets` on the
-  // transcript stored under `key`, replacing an earlier result for the same
-  // set. kNotFound when no transcript is stored under `key`. Removed with
-  // the medium (forget()).
-  Status put_hits(const TranscriptKey& key, const std::vector<std::string>& targets,
-                  const std::vector<asr::TargetHit>& hits);
+  // The hits (asr::TargetHit) of `search` on the transcript stored under
+  // `key`. nullopt when that search was never stored for this transcript
+  // (another set or another pass version), or the transcript is not stored.
+  Result<std::optional<std::vector<asr::TargetHit>>> find_hits(const TranscriptKey& key, const TargetSearch& search);
+
+  // Stores `hits` as the result of `search` on the transcript stored under
+  // `key`, replacing an earlier result of the same search. kNotFound when no
+  // transcript is stored under `key`. Removed with the medium (forget()).
+  Status put_hits(const TranscriptKey& key, const TargetSearch& search, const std::vector<asr::TargetHit>& hits);
 
   // Every medium, oldest first.
   Result<std::vector<MediaRecord>> list();

@@ -7,6 +7,12 @@
 
 namespace sf::asr::sphinx {
 
+// The version of the targeted pass (what TargetHits it reports for given
+// audio and targets: spotter thresholds, lattice candidates, scores),
+// raised whenever that changes; hits kept in the library by another
+// version are not reused.
+inline constexpr int kTargetedPassVersion = 1;
+
 // Loads the acoustic model, language model and dictionary. options.model
 // may name a model folder holding en-us/, en-us.lm.bin and
 // cmudict-en-us.dict; empty means Debian's pocketsphinx-en-us. Each engine
