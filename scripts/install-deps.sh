@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package that the build, the tests, the benchmarks
-# and the demo need. Idempotent: when everything is present it only checks.
+# and the demo need (--bench: the recall benchmark's festival voices too).
+# Idempotent: when everything is present it only checks.
 set -euo pipefail
 
 packages=(
@@ -16,6 +17,10 @@ packages=(
   yt-dlp
   chromium nodejs
 )
+# --bench: also the festival voices that bench/recall/run.py speaks with.
+if [ "${1:-}" = "--bench" ]; then
+  packages+=(festival festlex-cmu festlex-poslex festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -5,10 +5,11 @@
                         [--threshold T] [--json FILE]
 
 Builds its test set at run time: for each voice (flite's rms, awb, slt,
-kal16; festival's default voice too when `text2wave` is installed) one
+kal16; festival's kal, ked and the HTS slt voice as fest_kal, fest_ked,
+fest_slt when `text2wave` is installed: scripts/install-deps.sh --bench) one
 recording of SENTENCES with pauses between them, then each condition of
 CONDITIONS made from it by scripts/degrade.py (pink and babble noise at 20,
-10 and 5 dB SNR, reverberation, the 8 kHz telephone band, speed 0.9 and
+10 and 5 dB SNR, a music bed at 20 and 10 dB, reverberation, the 8 kHz telephone band, speed 0.9 and
 1.1). For each condition, one `studioflow supercut --dry-run` over all
 voices with every target word, --min-confidence 0 (every candidate with its
 confidence), no padding, no merging, no library. A candidate is right when
@@ -19,6 +20,13 @@ Prints, per condition, recall and precision before (the one-best
 transcript's matches only) and after (targeted search at --threshold, the
 default --min-confidence), and writes every candidate with its evidence
 and label to --json (for calibrating the fusion).
+
+With --library-pass, each condition is also put in a fresh transcript
+library by a plain supercut (one-best only), then cut again with
+`supercut --from-library --targeted`, whose targeted pass listens again to
+just the audio the stored transcripts say it needs
+(src/pipeline/library_targeted.h): prints its recall and precision and the
+fraction of the audio it decoded.
 """
 import argparse
 import json
@@ -58,13 +66,19 @@ CONDITIONS = {
     "pink20": dict(noise="pink", snr=20),
     "pink10": dict(noise="pink", snr=10),
     "pink5": dict(noise="pink", snr=5),
+    "babble20": dict(noise="babble", snr=20),
     "babble10": dict(noise="babble", snr=10),
+    "babble5": dict(noise="babble", snr=5),
+    "music20": dict(noise="music", snr=20),
+    "music10": dict(noise="music", snr=10),
     "reverb": dict(rt60=0.5),
     "telephone": dict(phone=True),
     "speed0.9": dict(speed_factor=0.9),
     "speed1.1": dict(speed_factor=1.1),
 }
 VOICES = ["rms", "awb", "slt", "kal16"]
+FESTIVAL_VOICES = {"fest_kal": "voice_kal_diphone", "fest_ked": "voice_ked_diphone",
+                   "fest_slt": "voice_cmu_us_slt_arctic_hts"}
 GAP = 1.0
 
 
@@ -87,8 +101,9 @@ def synth(voice, path, tmp):
     pieces, spans, at = [np.zeros(int(GAP * degrade.RATE))], [], GAP
     for i, s in enumerate(SENTENCES):
         p = os.path.join(tmp, "%s-%d.wav" % (voice, i))
-        if voice == "festival":
-            subprocess.run(["text2wave", "-o", p], input=s.encode(), check=True, capture_output=True)
+        if voice in FESTIVAL_VOICES:
+            subprocess.run(["text2wave", "-eval", "(%s)" % FESTIVAL_VOICES[voice], "-o", p], input=s.encode(),
+                           check=True, capture_output=True)
         else:
             subprocess.run(["flite", "-voice", voice, "-t", s, "-o", p], check=True)
         x = degrade.read_wav(p)
@@ -123,13 +138,25 @@ def score(cands, keep, total):
     return tp / total if total else 1.0, tp / len(kept) if kept else 1.0
 
 
+def candidates(report, files, voices, name):
+    index = {os.path.realpath(f): i for i, f in enumerate(files)}
+    out = []
+    for c in report["clips"]:
+        i = index[os.path.realpath(c["path"])]
+        for m in c["matches"]:
+            out.append(dict(m, input=i, voice=voices[i], condition=name))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--conditions", default=",".join(CONDITIONS))
-    ap.add_argument("--voices", default=",".join(VOICES + (["festival"] if shutil.which("text2wave") else [])))
+    ap.add_argument("--voices", default=",".join(VOICES + (list(FESTIVAL_VOICES) if shutil.which("text2wave") else [])))
     ap.add_argument("--threshold", type=float, default=0.5, help="the default --min-confidence")
     ap.add_argument("--json", default=os.path.join(ROOT, "build", "bench", "recall", "last.json"))
     ap.add_argument("--keep", help="keep the audio in this folder")
+    ap.add_argument("--library-pass", action="store_true",
+                    help="also measure the targeted pass over a library's transcripts (supercut --from-library)")
     a = ap.parse_args()
     voices = a.voices.split(",")
     tmp = a.keep or tempfile.mkdtemp(prefix="sf-recall-")
@@ -140,7 +167,10 @@ def main():
         spans[v] = synth(v, clean[v], tmp)
     total_per_voice = sum(count(s, t) for s in SENTENCES for t in TARGETS)
     results, all_cands = [], []
-    print("%-10s %6s %6s | %6s %6s | %5s" % ("condition", "R 1best", "P 1best", "R tgt", "P tgt", "cands"))
+    head = "%-10s %6s %6s | %6s %6s | %5s" % ("condition", "R 1best", "P 1best", "R tgt", "P tgt", "cands")
+    if a.library_pass:
+        head += " | %6s %6s %7s" % ("R lib", "P lib", "decoded")
+    print(head)
     for name in a.conditions.split(","):
         cond = CONDITIONS[name]
         files, sp = [], []
@@ -155,24 +185,46 @@ def main():
         cmd = [BIN, "--log-level", "warn", "supercut", "-i"] + files
         for t in TARGETS:
             cmd += ["-w", t]
-        cmd += ["--dry-run", "--report", rep, "--min-confidence", "0", "--merge-gap", "0", "--padding-before", "0",
-                "--padding-after", "0", "--no-library", "--targeted"]
+        flags = ["--dry-run", "--report", rep, "--min-confidence", "0", "--merge-gap", "0", "--padding-before", "0",
+                 "--padding-after", "0"]
+        cmd += flags + ["--no-library", "--targeted"]
         p = subprocess.run(cmd, capture_output=True, text=True)
         if p.returncode not in (0, 4):
             sys.exit("studioflow failed on %s: %s" % (name, p.stderr))
         with open(rep) as f:
             report = json.load(f)
-        cands = []
-        for c in report["clips"]:
-            for m in c["matches"]:
-                cands.append(dict(m, input=c["input"], voice=voices[c["input"]], condition=name))
+        cands = candidates(report, files, voices, name)
         label(cands, sp)
         total = total_per_voice * len(voices)
         r0, p0 = score(cands, lambda c: c["evidence"]["one_best"], total)
         r1, p1 = score(cands, lambda c: c["confidence"] >= a.threshold, total)
-        print("%-10s %6.2f %6.2f | %6.2f %6.2f | %5d" % (name, r0, p0, r1, p1, len(cands)), flush=True)
-        results.append(dict(condition=name, recall_one_best=r0, precision_one_best=p0, recall=r1, precision=p1,
-                            occurrences=total, candidates=len(cands)))
+        line = "%-10s %6.2f %6.2f | %6.2f %6.2f | %5d" % (name, r0, p0, r1, p1, len(cands))
+        result = dict(condition=name, recall_one_best=r0, precision_one_best=p0, recall=r1, precision=p1,
+                      occurrences=total, candidates=len(cands))
+        if a.library_pass:
+            lib = os.path.join(tmp, "%s-library.db" % name)
+            if os.path.exists(lib):
+                os.remove(lib)
+            words = [x for t in TARGETS for x in ("-w", t)]
+            fill = subprocess.run([BIN, "--log-level", "warn", "supercut", "-i"] + files + words + flags +
+                                  ["--library", lib], capture_output=True, text=True)
+            if fill.returncode not in (0, 4):
+                sys.exit("studioflow failed filling the library on %s: %s" % (name, fill.stderr))
+            p = subprocess.run([BIN, "--log-level", "warn", "supercut", "--from-library", "--library", lib,
+                                "--targeted"] + words + flags, capture_output=True, text=True)
+            if p.returncode not in (0, 4):
+                sys.exit("studioflow --from-library failed on %s: %s" % (name, p.stderr))
+            with open(rep) as f:
+                lreport = json.load(f)
+            lc = candidates(lreport, files, voices, name)
+            label(lc, sp)
+            r2, p2 = score(lc, lambda c: c["confidence"] >= a.threshold, total)
+            heard = lreport.get("targeted_listened", {})
+            frac = heard.get("decoded_seconds", 0) / max(1e-9, heard.get("audio_seconds", 0))
+            line += " | %6.2f %6.2f %6.0f%%" % (r2, p2, 100 * frac)
+            result.update(recall_library=r2, precision_library=p2, decoded_fraction=frac)
+        print(line, flush=True)
+        results.append(result)
         all_cands += cands
     os.makedirs(os.path.dirname(a.json), exist_ok=True)
     with open(a.json, "w") as f:

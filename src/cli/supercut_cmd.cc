@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -93,9 +94,27 @@ int run_supercut(SupercutFlags f) {
   if (f.from_library) {
     if (!f.inputs.empty()) return fail(invalid_argument("--from-library cuts from the library: give no -i"));
     if (!f.library.enabled) return fail(invalid_argument("--from-library and --no-library contradict each other"));
-    auto lib = pipeline::library_inputs(
-        f.library, f.opts, *mode == search::MatchMode::kRegex ? std::vector<std::string>{} : f.words,
-        *mode == search::MatchMode::kPrefix ? store::QueryMode::kPrefix : store::QueryMode::kExact);
+    // Targeted: every medium the library knows is a candidate, and the
+    // pass listens again to just the audio its transcript says it needs.
+    const bool listen = f.targeted && *mode == search::MatchMode::kExact && f.opts.engine.engine == "sphinx";
+    Result<std::vector<pipeline::InputTranscript>> lib = internal_error("not run");
+    if (listen) {
+      pipeline::TranscribeOptions topt = f.opts;
+      for (const auto& w : f.words) {
+        const std::string phrase = search::target_phrase(w);
+        if (!phrase.empty() && std::find(topt.engine.target_words.begin(), topt.engine.target_words.end(),
+                                         phrase) == topt.engine.target_words.end()) {
+          topt.engine.target_words.push_back(phrase);
+        }
+      }
+      pipeline::ListenStats listened;
+      lib = pipeline::targeted_library_inputs(f.library, topt, {}, &listened);
+      q.listened = listened;
+    } else {
+      lib = pipeline::library_inputs(
+          f.library, f.opts, *mode == search::MatchMode::kRegex ? std::vector<std::string>{} : f.words,
+          *mode == search::MatchMode::kPrefix ? store::QueryMode::kPrefix : store::QueryMode::kExact);
+    }
     if (!lib.ok()) return fail(lib.status());
     for (const auto& t : *lib) q.inputs.push_back(t.path);
     if (q.inputs.empty()) {

@@ -88,6 +88,16 @@ std::string_view stage_name(Stage stage) {
   return "unknown";
 }
 
+nlohmann::json evidence_to_json(const search::Evidence& e) {
+  nlohmann::json ev = {{"one_best", e.one_best}};
+  if (e.one_best) ev["word_probability"] = e.word_probability;
+  if (e.spotted) ev["spot_score"] = e.spot_score;
+  ev["spotted"] = e.spotted;
+  ev["posterior"] = e.posterior;
+  if (e.phones > 0) ev["phones"] = e.phones;
+  return ev;
+}
+
 nlohmann::json CompilationReport::to_json() const {
   using nlohmann::json;
   json j = {{"words", target_words},
@@ -102,6 +112,13 @@ nlohmann::json CompilationReport::to_json() const {
             {"transcripts_from_library", inputs_from_library},
             {"targeted_from_library", targeted_from_library},
             {"errors", errors}};
+  if (listened) {
+    j["targeted_listened"] = {{"media", listened->media},
+                              {"from_library", listened->from_library},
+                              {"decoded_media", listened->decoded_media},
+                              {"audio_seconds", listened->audio_seconds},
+                              {"decoded_seconds", listened->decoded_seconds}};
+  }
   for (const auto& in : inputs) {
     json ji = {{"index", in.index}, {"path", in.path}, {"title", in.title}, {"duration", in.duration},
                {"words", in.words}, {"matches", in.matches}};
@@ -124,15 +141,8 @@ nlohmann::json CompilationReport::to_json() const {
                {"confidence", c.confidence}};
     json jm = json::array();
     for (const auto& m : c.matches) {
-      const auto& e = m.evidence;
-      json ev = {{"one_best", e.one_best}};
-      if (e.one_best) ev["word_probability"] = e.word_probability;
-      if (e.spotted) ev["spot_score"] = e.spot_score;
-      ev["spotted"] = e.spotted;
-      ev["posterior"] = e.posterior;
-      if (e.phones > 0) ev["phones"] = e.phones;
       jm.push_back({{"query", m.query}, {"start", m.start}, {"end", m.end}, {"confidence", m.confidence},
-                    {"evidence", std::move(ev)}});
+                    {"evidence", evidence_to_json(m.evidence)}});
     }
     jc["matches"] = std::move(jm);
     if (rendered || dry_run) {
@@ -258,7 +268,9 @@ Result<CompilationReport> CompilationJob::run_stages(const CompilationProgressFn
   report_.output = q.output;
   report_.min_confidence = q.min_confidence;
   const std::vector<std::string> targets = q.targeted ? search::target_phrases(matcher_) : std::vector<std::string>{};
-  report_.targeted = !targets.empty() && !q.known_transcripts;
+  // Known transcripts were listened to by the caller, or not at all.
+  report_.targeted = !targets.empty() && (!q.known_transcripts || q.listened.has_value());
+  report_.listened = q.listened;
   const std::vector<std::string> queries = matcher_.queries();
   ProgressHub hub(progress);
   auto stopped = [&] { return cancel_requested(); };

@@ -34,6 +34,7 @@
 #include "core/status.h"
 #include "export/timeline.h"
 #include "media/render.h"
+#include "pipeline/library_targeted.h"
 #include "pipeline/library_transcribe.h"
 #include "pipeline/transcriber.h"
 #include "search/clip_planner.h"
@@ -52,7 +53,9 @@ struct CompilationRequest {
   // Targeted search (search/fusion.h): the engine listens for the target
   // words themselves, not only in its one-best transcript (exact mode only;
   // engines that cannot search ignore it). Transcripts given in
-  // known_transcripts carry no targeted hits: their one-best alone counts.
+  // known_transcripts are not decoded: their hits count as they carry them
+  // (supercut --from-library --targeted sets them with
+  // pipeline/library_targeted.h; listened says what that pass decoded).
   // Off by default until it is calibrated on speech made harder (see
   // bench/RESULTS.md): on, an input the library knows is decoded again.
   bool targeted = false;
@@ -68,6 +71,7 @@ struct CompilationRequest {
   // Transcripts already known for every input, in order (supercut
   // --from-library): nothing is transcribed. Size must equal inputs'.
   std::optional<std::vector<InputTranscript>> known_transcripts;
+  std::optional<ListenStats> listened;  // the targeted pass over known_transcripts, for the report
   std::string output;    // the MP4 to write; may be empty only with dry_run
   bool dry_run = false;  // plan the clips, render nothing
   // Editor exports of the cut (export/timeline.h), written once the output
@@ -175,11 +179,19 @@ struct CompilationReport {
   std::vector<std::string> errors;                     // per-input errors that were skipped
   int inputs_from_library = 0;  // inputs whose transcript came from the library (not transcribed)
   int targeted_from_library = 0;  // of those, inputs whose targeted hits came from it too (not decoded)
+  // --from-library --targeted: what the targeted pass listened to again
+  // (pipeline/library_targeted.h); absent otherwise.
+  std::optional<ListenStats> listened;
   std::vector<exports::Target> exports;  // the export files written, in the request's order
 
   // The JSON report (the CLI's --report and the service's result).
   nlohmann::json to_json() const;
 };
+
+// A match's evidence as the report writes it: {"one_best", "word_probability"
+// (one-best only), "spotted", "spot_score" (spotted only), "posterior",
+// "phones" (when known)}.
+nlohmann::json evidence_to_json(const search::Evidence& evidence);
 
 // The cut as an editor timeline (export/timeline.h): one source per input
 // (by index), the clips with their source and output ranges and sentences;

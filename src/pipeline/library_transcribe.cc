@@ -72,7 +72,7 @@ Result<std::vector<InputTranscript>> transcribe_with_library(const std::vector<s
   // its one-best transcript still comes from the library. Hits are stored
   // for every local input, known or new.
   const bool targeted = !options.engine.target_words.empty() && options.engine.engine == "sphinx";
-  const store::Library::TargetSearch search{options.engine.target_words, asr::sphinx::kTargetedPassVersion};
+  const store::Library::TargetSearch search{options.engine.target_words, asr::sphinx::kTargetedPassVersion, ""};
   std::vector<std::optional<asr::Transcript>> library_copy(paths.size());
   for (size_t i = 0; i < paths.size(); ++i) {
     // A URL's content is not fingerprinted (that would read it all):
@@ -193,7 +193,9 @@ Result<std::vector<InputTranscript>> transcribe_with_library(const std::vector<s
 Result<std::vector<InputTranscript>> library_inputs(const LibraryOptions& library,
                                                     const TranscribeOptions& preferred,
                                                     const std::vector<std::string>& phrases,
-                                                    store::QueryMode mode) {
+                                                    store::QueryMode mode,
+                                                    std::vector<store::TranscriptKey>* keys) {
+  if (keys != nullptr) keys->clear();
   SF_ASSIGN_OR_RETURN(std::string file, store::library_path(library.path));
   std::error_code ec;
   if (!std::filesystem::exists(file, ec)) {
@@ -245,6 +247,7 @@ Result<std::vector<InputTranscript>> library_inputs(const LibraryOptions& librar
     }
     SF_ASSIGN_OR_RETURN(auto t, lib->transcript_of(m.id, transcript_key(m.fingerprint, preferred)));
     if (!t) continue;
+    if (keys != nullptr) keys->push_back({m.fingerprint, t->engine, t->model, t->options});
     out.push_back(InputTranscript{usable, t->duration, std::move(t->transcript)});
   }
   SF_LOG_INFO("library: {} medium(s) to cut from", out.size());

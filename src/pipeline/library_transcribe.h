@@ -58,10 +58,12 @@ Result<std::vector<InputTranscript>> transcribe_with_library(const std::vector<s
 // engine, model and options is taken, else the newest. Media whose files
 // are gone or changed are skipped with a warning naming them. Ordered by
 // media id (the order they entered the library). Errors: the library cannot
-// be opened, or does not exist (kNotFound).
+// be opened, or does not exist (kNotFound). With `keys`, it is set to the
+// library key of each returned transcript, in the same order.
 Result<std::vector<InputTranscript>> library_inputs(const LibraryOptions& library,
                                                     const TranscribeOptions& preferred,
                                                     const std::vector<std::string>& phrases,
-                                                    store::QueryMode mode);
+                                                    store::QueryMode mode,
+                                                    std::vector<store::TranscriptKey>* keys = nullptr);
 
 }  // namespace sf::pipeline

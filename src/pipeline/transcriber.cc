@@ -175,9 +175,12 @@ Result<std::vector<InputTranscript>> transcribe_inputs(const std::vector<std::st
           // Only the part holding sound goes to the engine: silence and
           // quiet cost nothing, and word times stay exact because the
           // offset moves with it.
-          if (!seg.silent && seg.sound_end > seg.sound_begin) {
-            const double offset =
-                static_cast<double>(seg.first_sample + static_cast<int64_t>(seg.sound_begin)) / asr::kSampleRate;
+          const double offset =
+              static_cast<double>(seg.first_sample + static_cast<int64_t>(seg.sound_begin)) / asr::kSampleRate;
+          const double sound_end =
+              static_cast<double>(seg.first_sample + static_cast<int64_t>(seg.sound_end)) / asr::kSampleRate;
+          if (!seg.silent && seg.sound_end > seg.sound_begin &&
+              (!options.segment_wanted || options.segment_wanted(job->input, offset, sound_end))) {
             auto sound =
                 std::span<const float>(seg.samples).subspan(seg.sound_begin, seg.sound_end - seg.sound_begin);
             auto r = pool != nullptr

@@ -46,6 +46,12 @@ struct TranscribeOptions {
   // the segments finished and the segments cut so far (the second grows
   // while inputs are still being read). May be empty.
   std::function<void(int completed, int cut)> segment_progress;
+  // Which segments go to the engine (a targeted pass over part of a file,
+  // pipeline/library_targeted.h): called from any thread, once per segment
+  // that holds sound, with the input's index and that sound's span in file
+  // seconds [start, end); a segment it declines adds nothing to the
+  // transcript (it counts as done for progress). Empty: every segment.
+  std::function<bool(size_t input, double start, double end)> segment_wanted;
   // Called once per input, in input order, as soon as the input is read and
   // all of its segments are transcribed (later inputs may still be in the
   // works), with the input's index and its result exactly as it will be

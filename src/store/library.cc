@@ -305,7 +305,10 @@ namespace {
 // phrases, sorted, without repeats.
 std::string search_key(const Library::TargetSearch& search) {
   std::set<std::string> set(search.targets.begin(), search.targets.end());
-  return nlohmann::json{{"pass", search.pass_version}, {"targets", set}}.dump();
+  nlohmann::json key = {{"pass", search.pass_version}, {"targets", set}};
+  // A pass over part of the file is another search than one over all of it.
+  if (!search.scope.empty()) key["scope"] = search.scope;
+  return key.dump();
 }
 
 // The id of the transcript stored under `key`, or nullopt.

@@ -156,6 +156,10 @@ class Library {
   struct TargetSearch {
     std::vector<std::string> targets;
     int pass_version = 0;
+    // Which audio was listened to: "" the whole file; otherwise a name of
+    // the rule that chose part of it (pipeline/library_targeted.h), with
+    // its version. Hits of one scope are never taken for another's.
+    std::string scope;
   };
 
   // The hits (asr::TargetHit) of `search` on the transcript stored under

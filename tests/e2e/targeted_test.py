@@ -130,5 +130,99 @@ class TargetedSearch(unittest.TestCase):
         self.assertIn("--min-confidence", p.stderr)
 
 
+class LibraryTargeted(unittest.TestCase):
+    """The targeted pass over media the library knows: search --targeted and
+    supercut --from-library --targeted listen again to part of the audio."""
+
+    SENTENCES = [
+        "Doctor Okonkwo spoke to the council.",
+        "The weather was cold and the river was high.",
+        "Children played football in the park until dark.",
+        "The budget was approved on Monday.",
+        "Farmers sold apples and bread at the market.",
+        "Okonkwo thanked the teachers for their work.",
+    ]
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="sf-e2e-libtargeted-")
+        self.talk = os.path.join(self.dir, "talk.wav")
+        import numpy as np
+        parts = []
+        for i, text in enumerate(self.SENTENCES):
+            wav = os.path.join(self.dir, "s%d.wav" % i)
+            say(text, wav, "rms")
+            parts += [degrade.read_wav(wav), np.zeros(16000 * 2, dtype=np.float32)]
+        degrade.write_wav(self.talk, np.concatenate(parts))
+        self.lib = os.path.join(self.dir, "library.db")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def cut(self, *args):
+        rep = os.path.join(self.dir, "r.json")
+        p = run(["supercut", "--dry-run", "--report", rep] + list(args))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(rep) as f:
+            return json.load(f)
+
+    def test_from_library_listens_again_to_part_of_the_audio(self):
+        # The library gets the one-best transcript (no targeted pass).
+        self.cut("-i", self.talk, "--library", self.lib, "-w", "council")
+        full = self.cut("-i", self.talk, "--no-library", "--targeted", "-w", "okonkwo")
+        part = self.cut("--from-library", "--library", self.lib, "--targeted", "-w", "okonkwo")
+        self.assertTrue(part["targeted"])
+        heard = part["targeted_listened"]
+        self.assertEqual((heard["media"], heard["from_library"], heard["decoded_media"]), (1, 0, 1))
+        # Only the places where the transcript says something like the
+        # name were decoded, not the whole talk.
+        self.assertGreater(heard["decoded_seconds"], 0)
+        self.assertLess(heard["decoded_seconds"], 0.7 * heard["audio_seconds"])
+        # What it found, a pass over the whole file finds there too (times
+        # within a few frames: the whole-file pass also has the name in its
+        # own one-best words, the library's transcript has not).
+        def found(r):
+            return [(round(c["start"], 2), round(c["end"], 2), round(c["confidence"], 3)) for c in r["clips"]]
+        self.assertTrue(found(part))
+        for s, e, conf in found(part):
+            self.assertTrue(any(abs(s - s2) < 0.1 and abs(e - e2) < 0.1 for s2, e2, _ in found(full)),
+                            (found(part), found(full)))
+            self.assertGreaterEqual(conf, part["min_confidence"])
+        # The same search again decodes nothing and cuts the same clips.
+        again = self.cut("--from-library", "--library", self.lib, "--targeted", "-w", "okonkwo")
+        self.assertEqual((again["targeted_listened"]["from_library"], again["targeted_listened"]["decoded_seconds"]),
+                         (1, 0))
+        self.assertEqual(found(again), found(part))
+
+    def test_search_targeted_finds_what_the_transcript_lacks(self):
+        self.cut("-i", self.talk, "--library", self.lib, "-w", "council")
+        plain = run(["search", "okonkwo", "--library", self.lib])
+        self.assertEqual(plain.returncode, 4, plain.stdout)  # the one-best transcript cannot say the name
+        p = run(["search", "okonkwo", "--targeted", "--library", self.lib, "--json"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        hits = json.loads(p.stdout)
+        self.assertTrue(hits)
+        for h in hits:
+            self.assertEqual(h["query"], "okonkwo")
+            self.assertTrue(h["evidence"]["spotted"])
+            self.assertGreaterEqual(h["confidence"], 0.5)
+            self.assertEqual(os.path.realpath(h["path"]), os.path.realpath(self.talk))
+        # Each hit lies in a sentence that says the name: the first (from
+        # 0 s) or the last (after five sentences and their pauses).
+        for h in hits:
+            self.assertTrue(h["start"] < 3.0 or h["start"] > 20.0, h)
+        self.assertIn("listened again", p.stderr)
+        # Plain text: path, time, confidence, the transcript there.
+        p = run(["search", "okonkwo", "--targeted", "--library", self.lib])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(len(p.stdout.strip().splitlines()), len(hits))
+        # Bad combinations are named.
+        p = run(["search", "okonkwo", "--targeted", "--match", "prefix", "--library", self.lib])
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("--targeted", p.stderr)
+        p = run(["search", "okonkwo", "--min-confidence", "0.2", "--library", self.lib])
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("--min-confidence", p.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()

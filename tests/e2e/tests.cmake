@@ -81,3 +81,7 @@ add_test(NAME e2e.TargetedSearch
   COMMAND /usr/bin/python3 -m unittest -v targeted_test.TargetedSearch
   WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR})
 set_tests_properties(e2e.TargetedSearch PROPERTIES ENVIRONMENT "${SF_E2E_ENV}" LABELS e2e TIMEOUT 600)
+add_test(NAME e2e.LibraryTargeted
+  COMMAND /usr/bin/python3 -m unittest -v targeted_test.LibraryTargeted
+  WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR})
+set_tests_properties(e2e.LibraryTargeted PROPERTIES ENVIRONMENT "${SF_E2E_ENV}" LABELS e2e TIMEOUT 600)

@@ -126,7 +126,7 @@ TEST_F(LibraryTest, TargetedHitsAreKeptPerTranscriptAndSetOfTargets) {
   ASSERT_TRUE(lib.ok()) << lib.status().message();
   asr::TargetHit spotted{"budget", 2.25, 2.75, 6, true, -21.5f, 0.8125f};
   asr::TargetHit lattice{"climate change", 7.5, 8.5, 9, false, 0, 0.25f};
-  const Library::TargetSearch targets{{"budget", "climate change"}, 1};
+  const Library::TargetSearch targets{{"budget", "climate change"}, 1, ""};
   // No transcript yet: nothing to attach hits to.
   auto early = (*lib)->put_hits(key("fp1"), targets, {spotted});
   EXPECT_EQ(early.code(), Code::kNotFound) << early.message();
@@ -135,7 +135,7 @@ TEST_F(LibraryTest, TargetedHitsAreKeptPerTranscriptAndSetOfTargets) {
 
   ASSERT_TRUE((*lib)->put_hits(key("fp1"), targets, {spotted, lattice}).ok());
   // The same set in another order and with a repeat: the same result.
-  auto got = (*lib)->find_hits(key("fp1"), {{"climate change", "budget", "budget"}, 1});
+  auto got = (*lib)->find_hits(key("fp1"), {{"climate change", "budget", "budget"}, 1, ""});
   ASSERT_TRUE(got.ok()) << got.status().message();
   ASSERT_TRUE(got->has_value());
   ASSERT_EQ((*got)->size(), 2u);
@@ -151,13 +151,18 @@ TEST_F(LibraryTest, TargetedHitsAreKeptPerTranscriptAndSetOfTargets) {
   EXPECT_FALSE((**got)[1].spotted);
 
   // Another set, another pass version, another transcript key: not known.
-  EXPECT_FALSE((*lib)->find_hits(key("fp1"), {{"budget"}, 1})->has_value());
-  EXPECT_FALSE((*lib)->find_hits(key("fp1"), {targets.targets, 2})->has_value());
+  EXPECT_FALSE((*lib)->find_hits(key("fp1"), {{"budget"}, 1, ""})->has_value());
+  EXPECT_FALSE((*lib)->find_hits(key("fp1"), {targets.targets, 2, ""})->has_value());
   EXPECT_FALSE((*lib)->find_hits(key("fp1", R"({"other":1})"), targets)->has_value());
+  // A pass over part of the file is another search than one over all of it.
+  EXPECT_FALSE((*lib)->find_hits(key("fp1"), {targets.targets, 1, "near-words/1"})->has_value());
+  ASSERT_TRUE((*lib)->put_hits(key("fp1"), {targets.targets, 1, "near-words/1"}, {spotted}).ok());
+  EXPECT_EQ((*lib)->find_hits(key("fp1"), {targets.targets, 1, "near-words/1"})->value().size(), 1u);
+  EXPECT_EQ((*lib)->find_hits(key("fp1"), targets)->value().size(), 2u);
   // A search that found nothing is a result too, and a new one replaces the old.
-  ASSERT_TRUE((*lib)->put_hits(key("fp1"), {{"budget"}, 1}, {}).ok());
-  ASSERT_TRUE((*lib)->find_hits(key("fp1"), {{"budget"}, 1})->has_value());
-  EXPECT_TRUE((*lib)->find_hits(key("fp1"), {{"budget"}, 1})->value().empty());
+  ASSERT_TRUE((*lib)->put_hits(key("fp1"), {{"budget"}, 1, ""}, {}).ok());
+  ASSERT_TRUE((*lib)->find_hits(key("fp1"), {{"budget"}, 1, ""})->has_value());
+  EXPECT_TRUE((*lib)->find_hits(key("fp1"), {{"budget"}, 1, ""})->value().empty());
   ASSERT_TRUE((*lib)->put_hits(key("fp1"), targets, {lattice}).ok());
   EXPECT_EQ((*lib)->find_hits(key("fp1"), targets)->value().size(), 1u);
 
@@ -333,8 +338,8 @@ TEST_F(LibraryTest, SchemaOneIsMigratedAndItsTranscriptsBecomeSearchable) {
   ASSERT_TRUE((*lib)->put(key("fpnew"), {"/m/new.mp4", "new", 1, 5}, 5, talk({{"budget", "passed"}})).ok());
   EXPECT_EQ((*lib)->search(q)->size(), 2u);
   // ... and so do targeted hits (schema 3).
-  ASSERT_TRUE((*lib)->put_hits(key("fpold"), {{"budget"}, 1}, {{"budget", 0.8, 1.2, 6, true, -20, 0.9f}}).ok());
-  EXPECT_EQ((*lib)->find_hits(key("fpold"), {{"budget"}, 1})->value().size(), 1u);
+  ASSERT_TRUE((*lib)->put_hits(key("fpold"), {{"budget"}, 1, ""}, {{"budget", 0.8, 1.2, 6, true, -20, 0.9f}}).ok());
+  EXPECT_EQ((*lib)->find_hits(key("fpold"), {{"budget"}, 1, ""})->value().size(), 1u);
 }
 
 TEST_F(LibraryTest, TwoConnectionsWritingAtOnceLoseNothing) {
