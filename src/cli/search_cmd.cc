@@ -94,8 +94,6 @@ int run_targeted_search(const SearchFlags& f, store::Library* lib, const std::st
       for (const auto& sg : in.transcript.segments) {
         if (sg.start <= middle && middle <= sg.end) seg = &sg;
       }
-      std::string words_said;
-      for (const auto& w : c.words) words_said += (words_said.empty() ? "" : " ") + w;
       if (f.json) {
         json j = {{"media", m != nullptr ? m->id : 0},
                   {"path", in.path},

@@ -19,14 +19,6 @@ namespace {
 // there but made little of it.
 constexpr double kSecondsPerWordAtMost = 2.0;
 
-uint64_t vowel_mask() {
-  uint64_t mask = 0;
-  for (int p = 0; p < 64; ++p) {
-    if (asr::sphinx::is_vowel(static_cast<asr::sphinx::PhoneId>(p))) mask |= uint64_t{1} << p;
-  }
-  return mask;
-}
-
 // What one input needs: the places to listen and its words' middles.
 struct Plan {
   std::vector<search::TimeSpan> spans;
@@ -92,7 +84,7 @@ Status listen_for_targets(std::vector<InputTranscript>& inputs, const std::vecto
     }
     queries.push_back(std::move(q));
   }
-  const uint64_t vowels = vowel_mask();
+  const uint64_t vowels = asr::sphinx::vowel_mask();
   auto pronounce = [&](std::string_view token) { return dict->of(token); };
 
   std::vector<Plan> plans(todo.size());

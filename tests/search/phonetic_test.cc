@@ -16,13 +16,7 @@ Phones phones(std::initializer_list<const char*> names) {
   return out;
 }
 
-uint64_t vowels() {
-  uint64_t mask = 0;
-  for (int p = 0; p < 64; ++p) {
-    if (asr::sphinx::is_vowel(static_cast<uint8_t>(p))) mask |= uint64_t{1} << p;
-  }
-  return mask;
-}
+uint64_t vowels() { return asr::sphinx::vowel_mask(); }
 
 asr::Word word(const std::string& text, double start, double end) {
   asr::Word w;

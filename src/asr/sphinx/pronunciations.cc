@@ -40,6 +40,14 @@ bool is_vowel(PhoneId phone) {
   return c == 'A' || c == 'E' || c == 'I' || c == 'O' || c == 'U';
 }
 
+uint64_t vowel_mask() {
+  uint64_t mask = 0;
+  for (size_t p = 0; p < kPhones.size(); ++p) {
+    if (is_vowel(static_cast<PhoneId>(p))) mask |= uint64_t{1} << p;
+  }
+  return mask;
+}
+
 Result<std::unique_ptr<Pronunciations>> Pronunciations::load(const std::string& model) {
   namespace fs = std::filesystem;
   const fs::path dir = model.empty() ? fs::path(SF_SPHINX_MODELDIR) / "en-us" : fs::path(model);

@@ -24,6 +24,8 @@ using PhoneId = uint8_t;
 // alphabetical order, vowels among them (is_vowel()). 255 for anything else.
 PhoneId phone_id(std::string_view phone);
 bool is_vowel(PhoneId phone);
+// Bit p set when phone p is a vowel (search::closest_run's `vowels`).
+uint64_t vowel_mask();
 
 class Pronunciations {
  public:
