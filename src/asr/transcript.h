@@ -43,6 +43,11 @@ struct TargetHit {
   // Posterior probability in [0, 1] of the phrase at this place in the
   // lattice of the normal decode (for a phrase: of its least likely word).
   float posterior = 0;
+  // The same posterior in the lattice of a second decode of the audio
+  // around the spotted places, whose language model gives the target
+  // words a share of its probability everywhere (PocketSphinx: a unigram
+  // model of the targets interpolated with the normal one).
+  float biased_posterior = 0;
 };
 
 struct Transcript {

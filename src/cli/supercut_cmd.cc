@@ -187,7 +187,8 @@ int run_supercut(SupercutFlags f) {
       for (const auto& w : c.words) words += (words.empty() ? "" : " ") + w;
       // Then the clip's confidence and each match: where, how sure, and why
       // (1 = one-best transcript, s = spotter score per phone, p = lattice
-      // posterior), so a threshold can be picked.
+      // posterior, b = posterior in the decode biased towards the targets),
+      // so a threshold can be picked.
       std::string why;
       for (const auto& m : c.matches) {
         const auto& e = m.evidence;
@@ -195,6 +196,7 @@ int run_supercut(SupercutFlags f) {
         if (e.one_best) ev += "1";
         if (e.spotted) ev += fmt::format("{}s{:.1f}", ev.empty() ? "" : ",", e.spot_score);
         if (e.posterior > 0) ev += fmt::format("{}p{:.2f}", ev.empty() ? "" : ",", e.posterior);
+        if (e.biased_posterior > 0) ev += fmt::format("{}b{:.2f}", ev.empty() ? "" : ",", e.biased_posterior);
         why += fmt::format("{}{}@{:.2f}={:.2f}({})", why.empty() ? "" : " ", m.query, m.start, m.confidence, ev);
       }
       std::printf("%s\t%.3f\t%.3f\t%s\t%.2f\t%s\n", c.path.c_str(), c.start, c.end, words.c_str(), c.confidence,

@@ -94,6 +94,7 @@ nlohmann::json evidence_to_json(const search::Evidence& e) {
   if (e.spotted) ev["spot_score"] = e.spot_score;
   ev["spotted"] = e.spotted;
   ev["posterior"] = e.posterior;
+  ev["biased_posterior"] = e.biased_posterior;
   if (e.phones > 0) ev["phones"] = e.phones;
   return ev;
 }

@@ -190,7 +190,7 @@ struct CompilationReport {
 
 // A match's evidence as the report writes it: {"one_best", "word_probability"
 // (one-best only), "spotted", "spot_score" (spotted only), "posterior",
-// "phones" (when known)}.
+// "biased_posterior", "phones" (when known)}.
 nlohmann::json evidence_to_json(const search::Evidence& evidence);
 
 // The cut as an editor timeline (export/timeline.h): one source per input

@@ -38,10 +38,12 @@ struct Evidence {
   bool one_best = false;
   float word_probability = 0;
   // The engine's targeted search (asr::TargetHit): the keyword spotter
-  // fired (with its per-phone score), and the lattice posterior.
+  // fired (with its per-phone score), the lattice posterior, and the
+  // posterior in the decode biased towards the targets.
   bool spotted = false;
   float spot_score = 0;
   float posterior = 0;
+  float biased_posterior = 0;
   int phones = 0;  // the query's length in phones (0: unknown)
 };
 

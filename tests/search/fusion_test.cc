@@ -60,12 +60,35 @@ TEST(FusionTest, ConfidenceIsMonotonicInEveryKindOfEvidence) {
     EXPECT_GE(c, last) << p;
     last = c;
   }
+  for (float p = 0; p <= 1.0f; p += 0.1f) {
+    e.biased_posterior = p;
+    const float c = confidence(e);
+    EXPECT_GE(c, last) << p;
+    last = c;
+  }
   e.one_best = true;
   EXPECT_GE(confidence(e), last);
   for (float c : {confidence(none), confidence(e)}) {
     EXPECT_GE(c, 0.0f);
     EXPECT_LE(c, 1.0f);
   }
+}
+
+TEST(FusionTest, TheBiasedDecodeCountsLessThanTheNormalLattice) {
+  // The biased decode was pushed towards the targets, so the same
+  // posterior there is weaker evidence than in the normal decode; alone,
+  // a sure one still passes the default threshold and a doubtful one not.
+  Evidence normal, biased;
+  normal.posterior = biased.biased_posterior = 0.9f;
+  EXPECT_LT(confidence(biased), confidence(normal));
+  EXPECT_GT(confidence(biased), kDefaultMinConfidence);
+  biased.biased_posterior = 0.5f;
+  EXPECT_LT(confidence(biased), kDefaultMinConfidence);
+  // With a fair spotter score, a middling one does.
+  biased.spotted = true;
+  biased.phones = 6;
+  biased.spot_score = -31;
+  EXPECT_GT(confidence(biased), kDefaultMinConfidence);
 }
 
 TEST(FusionTest, OneBestAloneIsAboveTheDefaultThresholdAndNothingIsBelowIt) {
@@ -124,11 +147,13 @@ TEST(FusionTest, HitAloneIsANewCandidateFilteredByConfidence) {
 TEST(FusionTest, OverlappingHitsOfOneQueryAreOneCandidateWithTheBestTimes) {
   const std::vector<std::string> queries = {"europe"};
   std::vector<asr::TargetHit> hits = {spotted("europe", 2.0, 2.5, -30, 5), spotted("europe", 2.1, 2.4, -4, 5),
-                                      asr::TargetHit{"europe", 2.05, 2.45, 5, false, 0, 0.7f}};
+                                      asr::TargetHit{"europe", 2.05, 2.45, 5, false, 0, 0.7f, 0.4f},
+                                      asr::TargetHit{"europe", 2.2, 2.3, 5, false, 0, 0.1f, 0.9f}};
   auto out = fuse(0, {}, hits, queries, 0.0);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_FLOAT_EQ(out[0].evidence.spot_score, -4);
   EXPECT_FLOAT_EQ(out[0].evidence.posterior, 0.7f);
+  EXPECT_FLOAT_EQ(out[0].evidence.biased_posterior, 0.9f);  // each kind of evidence at its best
   EXPECT_DOUBLE_EQ(out[0].start, 2.1);  // the best-scoring spotter hit gives the times
 }
 

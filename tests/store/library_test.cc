@@ -124,8 +124,8 @@ TEST_F(LibraryTest, TargetedHitsAreKeptPerTranscriptAndSetOfTargets) {
   const std::string p = path("lib.db");
   auto lib = Library::open(p);
   ASSERT_TRUE(lib.ok()) << lib.status().message();
-  asr::TargetHit spotted{"budget", 2.25, 2.75, 6, true, -21.5f, 0.8125f};
-  asr::TargetHit lattice{"climate change", 7.5, 8.5, 9, false, 0, 0.25f};
+  asr::TargetHit spotted{"budget", 2.25, 2.75, 6, true, -21.5f, 0.8125f, 0.625f};
+  asr::TargetHit lattice{"climate change", 7.5, 8.5, 9, false, 0, 0.25f, 0};
   const Library::TargetSearch targets{{"budget", "climate change"}, 1, ""};
   // No transcript yet: nothing to attach hits to.
   auto early = (*lib)->put_hits(key("fp1"), targets, {spotted});
@@ -147,6 +147,7 @@ TEST_F(LibraryTest, TargetedHitsAreKeptPerTranscriptAndSetOfTargets) {
   EXPECT_TRUE(a.spotted);
   EXPECT_FLOAT_EQ(a.spot_score, -21.5f);
   EXPECT_FLOAT_EQ(a.posterior, 0.8125f);
+  EXPECT_FLOAT_EQ(a.biased_posterior, 0.625f);
   EXPECT_EQ((**got)[1].query, "climate change");
   EXPECT_FALSE((**got)[1].spotted);
 

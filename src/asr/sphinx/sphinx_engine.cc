@@ -3,6 +3,7 @@
 #include <pocketsphinx.h>
 #include <sphinxbase/ckd_alloc.h>
 #include <sphinxbase/err.h>
+#include <sphinxbase/ngram_model.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -52,6 +53,15 @@ bool clean_word(std::string_view w, std::string* out) {
 
 // The name of the keyword-spotting search next to the language-model one.
 constexpr const char* kSpotSearch = "targets";
+// The name of the language-model search biased towards the targets.
+constexpr const char* kBiasedSearch = "biased";
+// Share of the biased search's word probability, at every place, that goes
+// to the target words (spread evenly over them); the rest is the normal
+// language model's.
+constexpr float kBiasWeight = 0.3f;
+// Seconds of audio on either side of a spotted place that the biased
+// decode hears with it, for the language model's context.
+constexpr double kBiasContext = 1.5;
 
 // Scores of PocketSphinx's searches are scaled down by this many bits from
 // the log base of its logmath (SENSCR_SHIFT).
@@ -90,7 +100,7 @@ double token_posterior(const std::vector<LatticeWord>& lattice, const std::strin
 
 class SphinxEngine final : public Engine {
  public:
-  SphinxEngine(ps_decoder_t* ps, cmd_ln_t* config) : ps_(ps), config_(config) {}
+  SphinxEngine(ps_decoder_t* ps, cmd_ln_t* config) : ps_(ps), config_(config), lm_search_(ps_get_search(ps)) {}
   ~SphinxEngine() override {
     ps_free(ps_);
     cmd_ln_free_r(config_);
@@ -150,7 +160,7 @@ class SphinxEngine final : public Engine {
       targets_.clear();
       return internal_error("pocketsphinx: cannot set up the search for the target words");
     }
-    return {};
+    return set_biased_search();
   }
 
   Result<Transcript> transcribe(std::span<const float> audio, double time_offset) override {
@@ -230,46 +240,182 @@ class SphinxEngine final : public Engine {
     return n;
   }
 
+  // The biased search (kBiasedSearch): the normal language model
+  // interpolated with a unigram model of the target words, which have
+  // kBiasWeight of the probability at every place between them.
+  Status set_biased_search() {
+    biased_ = false;
+    std::set<std::string> tokens;
+    for (const auto& t : targets_) tokens.insert(t.tokens.begin(), t.tokens.end());
+    std::string arpa = "\\data\\\nngram 1=" + std::to_string(tokens.size() + 2) +
+                       "\n\n\\1-grams:\n-99 <s>\n-99 </s>\n";
+    char logp[32];
+    std::snprintf(logp, sizeof(logp), "%.6f", -std::log10(static_cast<double>(tokens.size())));
+    for (const auto& token : tokens) arpa += std::string(logp) + " " + token + "\n";
+    arpa += "\n\\end\\\n";
+    // sphinxbase reads a model from a file only.
+    namespace fs = std::filesystem;
+    static std::atomic<int> serial{0};
+    std::error_code ec;
+    fs::path file = fs::temp_directory_path(ec) /
+                    ("studioflow-bias-" + std::to_string(::getpid()) + "-" + std::to_string(serial++) + ".arpa");
+    FILE* f = std::fopen(file.c_str(), "w");
+    if (f == nullptr) return internal_error("cannot write the target language model " + file.string());
+    const bool written = std::fwrite(arpa.data(), 1, arpa.size(), f) == arpa.size();
+    std::fclose(f);
+    ngram_model_t* targets = written ? ngram_model_read(config_, file.c_str(), NGRAM_ARPA, ps_get_logmath(ps_)) : nullptr;
+    fs::remove(file, ec);
+    ngram_model_t* normal = ps_get_lm(ps_, lm_search_.c_str());
+    if (targets == nullptr || normal == nullptr) {
+      if (targets != nullptr) ngram_model_free(targets);
+      return internal_error("pocketsphinx: cannot make the language model biased towards the target words");
+    }
+    // The set frees its models with itself; the normal one stays the
+    // normal search's too.
+    ngram_model_retain(normal);
+    ngram_model_t* models[2] = {normal, targets};
+    char normal_name[] = "normal", targets_name[] = "targets";
+    char* names[2] = {normal_name, targets_name};
+    const float32 weights[2] = {1.0f - kBiasWeight, kBiasWeight};
+    ngram_model_t* set = ngram_model_set_init(config_, models, names, weights, 2);
+    if (set == nullptr) {
+      ngram_model_free(normal);
+      ngram_model_free(targets);
+      return internal_error("pocketsphinx: cannot make the language model biased towards the target words");
+    }
+    const int rc = ps_set_lm(ps_, kBiasedSearch, set);
+    // Drop our reference once the decoder holds its own: whether ps_set_lm
+    // retains the model differs between PocketSphinx versions.
+    ngram_model_retain(set);
+    if (ngram_model_free(set) > 1) ngram_model_free(set);
+    if (rc < 0) return internal_error("pocketsphinx: cannot set up the search biased towards the target words");
+    biased_ = true;
+    return {};
+  }
+
+  // Lattice words of the targets' tokens, with their posteriors, from the
+  // utterance just decoded by `search`; frames shifted by `frame_offset`.
+  void lattice_words(const char* search, const std::set<std::string>& tokens, int frame_offset,
+                     std::vector<LatticeWord>* out) {
+    logmath_t* lmath = ps_get_logmath(ps_);
+    // The hypothesis first: it finishes the search the lattice is read from.
+    int32 score = 0;
+    (void)ps_get_hyp(ps_, &score);
+    ps_lattice_t* dag = ps_get_lattice(ps_);
+    if (dag == nullptr) return;
+    const double ascale = 1.0 / cmd_ln_float32_r(config_, "-ascale");
+    ps_lattice_posterior(dag, ps_get_lm(ps_, search), static_cast<float32>(ascale));
+    for (ps_latnode_iter_t* ni = ps_latnode_iter(dag); ni != nullptr; ni = ps_latnode_iter_next(ni)) {
+      ps_latnode_t* node = ps_latnode_iter_node(ni);
+      std::string word;
+      if (!clean_word(ps_latnode_baseword(dag, node), &word) || tokens.count(word) == 0) continue;
+      int16 fef = 0, lef = 0;
+      const int sf = ps_latnode_times(node, &fef, &lef);
+      double post = 0;
+      for (ps_latlink_iter_t* li = ps_latnode_exits(node); li != nullptr; li = ps_latlink_iter_next(li)) {
+        int32 ascr = 0;
+        post += logmath_exp(lmath, ps_latlink_prob(dag, ps_latlink_iter_link(li), &ascr));
+      }
+      if (post > 1e-4) {
+        out->push_back({word, frame_offset + sf, frame_offset + std::max<int>(sf, (fef + lef) / 2), std::min(1.0, post)});
+      }
+    }
+  }
+
   // The targeted pass over the audio just decoded: word posteriors of the
   // targets from the normal decode's lattice, then the keyword spotter.
   Status search_targets(const std::vector<int16_t>& pcm, double time_offset, int frate, Transcript* t) {
-    logmath_t* lmath = ps_get_logmath(ps_);
     std::set<std::string> tokens;
     for (const auto& target : targets_) tokens.insert(target.tokens.begin(), target.tokens.end());
-    std::vector<LatticeWord> lattice;
-    const std::string lm_search = ps_get_search(ps_);
-    if (ps_lattice_t* dag = ps_get_lattice(ps_); dag != nullptr) {
-      const double ascale = 1.0 / cmd_ln_float32_r(config_, "-ascale");
-      ps_lattice_posterior(dag, ps_get_lm(ps_, lm_search.c_str()), static_cast<float32>(ascale));
-      for (ps_latnode_iter_t* ni = ps_latnode_iter(dag); ni != nullptr; ni = ps_latnode_iter_next(ni)) {
-        ps_latnode_t* node = ps_latnode_iter_node(ni);
-        std::string word;
-        if (!clean_word(ps_latnode_baseword(dag, node), &word) || tokens.count(word) == 0) continue;
-        int16 fef = 0, lef = 0;
-        const int sf = ps_latnode_times(node, &fef, &lef);
-        double post = 0;
-        for (ps_latlink_iter_t* li = ps_latnode_exits(node); li != nullptr; li = ps_latlink_iter_next(li)) {
-          int32 ascr = 0;
-          post += logmath_exp(lmath, ps_latlink_prob(dag, ps_latlink_iter_link(li), &ascr));
-        }
-        if (post > 1e-4) lattice.push_back({word, sf, std::max<int>(sf, (fef + lef) / 2), std::min(1.0, post)});
-      }
-    }
+    std::vector<LatticeWord> lattice, biased;
+    lattice_words(lm_search_.c_str(), tokens, 0, &lattice);
     auto to_time = [&](int frame) { return time_offset + static_cast<double>(frame) / frate; };
-    auto posterior_of = [&](const Target& target, int sf, int ef) {
+    auto posterior_in = [](const std::vector<LatticeWord>& words, const Target& target, int sf, int ef) {
       double p = 1;
-      for (const auto& token : target.tokens) p = std::min(p, token_posterior(lattice, token, sf, ef));
+      for (const auto& token : target.tokens) p = std::min(p, token_posterior(words, token, sf, ef));
       return p;
     };
     std::map<std::string, const Target*> by_query;
     for (const auto& target : targets_) by_query[target.query] = &target;
 
-    // Lattice-only candidates: single-word targets the lattice believes in.
+    // The keyword spotter over the same audio.
+    struct Spotted {
+      const Target* target;
+      int sf, ef;
+      float score;
+    };
+    std::vector<Spotted> spotted;
+    if (ps_set_search(ps_, kSpotSearch) < 0) return internal_error("pocketsphinx: cannot switch to the target search");
+    Status st;
+    ps_start_stream(ps_);
+    if (ps_start_utt(ps_) < 0 || ps_process_raw(ps_, pcm.data(), pcm.size(), FALSE, TRUE) < 0 ||
+        ps_end_utt(ps_) < 0) {
+      st = internal_error("pocketsphinx: the target search failed");
+    } else {
+      logmath_t* lmath = ps_get_logmath(ps_);
+      for (ps_seg_t* it = ps_seg_iter(ps_); it != nullptr; it = ps_seg_next(it)) {
+        // The spotter names a detection by its key phrase, with a trailing space.
+        std::string phrase = ps_seg_word(it);
+        while (!phrase.empty() && phrase.back() == ' ') phrase.pop_back();
+        auto found = by_query.find(phrase);
+        if (found == by_query.end()) continue;
+        int sf = 0, ef = 0;
+        ps_seg_frames(it, &sf, &ef);
+        int32 ascr = 0, lscr = 0, lback = 0;
+        const int32 score = ps_seg_prob(it, &ascr, &lscr, &lback);
+        spotted.push_back({found->second, sf, ef,
+                           static_cast<float>(logmath_log_to_ln(lmath, score) * (1 << kScoreShift) /
+                                              std::max(1, found->second->phones))});
+      }
+    }
+
+    // The biased decode, over the spotted places with kBiasContext around
+    // them (overlapping windows are one).
+    if (st.ok() && biased_ && !spotted.empty()) {
+      const int frames = static_cast<int>(pcm.size() * static_cast<size_t>(frate) / kSampleRate);
+      const int context = static_cast<int>(std::lround(kBiasContext * frate));
+      std::vector<std::pair<int, int>> windows;
+      for (const auto& h : spotted) windows.emplace_back(std::max(0, h.sf - context), std::min(frames, h.ef + 1 + context));
+      std::sort(windows.begin(), windows.end());
+      std::vector<std::pair<int, int>> merged;
+      for (const auto& w : windows) {
+        if (!merged.empty() && w.first <= merged.back().second) {
+          merged.back().second = std::max(merged.back().second, w.second);
+        } else {
+          merged.push_back(w);
+        }
+      }
+      if (ps_set_search(ps_, kBiasedSearch) < 0) {
+        st = internal_error("pocketsphinx: cannot switch to the biased search");
+      } else {
+        const size_t per_frame = kSampleRate / static_cast<size_t>(frate);
+        for (const auto& [from, to] : merged) {
+          const size_t first = static_cast<size_t>(from) * per_frame;
+          const size_t count = std::min(pcm.size(), static_cast<size_t>(to) * per_frame) - std::min(pcm.size(), first);
+          if (count == 0) continue;
+          ps_start_stream(ps_);
+          if (ps_start_utt(ps_) < 0 || ps_process_raw(ps_, pcm.data() + first, count, FALSE, TRUE) < 0 ||
+              ps_end_utt(ps_) < 0) {
+            st = internal_error("pocketsphinx: the biased search failed");
+            break;
+          }
+          lattice_words(kBiasedSearch, tokens, from, &biased);
+        }
+      }
+    }
+    if (ps_set_search(ps_, lm_search_.c_str()) < 0 && st.ok()) {
+      st = internal_error("pocketsphinx: cannot switch back to the language model");
+    }
+    if (!st.ok()) return st;
+
+    // Lattice-only candidates: single-word targets either lattice believes in.
     for (const auto& target : targets_) {
       if (target.tokens.size() != 1) continue;
       std::vector<const LatticeWord*> words;
-      for (const auto& w : lattice) {
-        if (w.word == target.tokens[0]) words.push_back(&w);
+      for (const auto* from : {&lattice, &biased}) {
+        for (const auto& w : *from) {
+          if (w.word == target.tokens[0]) words.push_back(&w);
+        }
       }
       std::sort(words.begin(), words.end(), [](auto* a, auto* b) { return a->sf < b->sf; });
       // Alternatives of one word at nearby frames are one candidate.
@@ -277,61 +423,43 @@ class SphinxEngine final : public Engine {
         int sf = words[i]->sf, ef = words[i]->ef;
         size_t j = i + 1;
         while (j < words.size() && words[j]->sf <= ef) ef = std::max(ef, words[j++]->ef);
-        const double p = posterior_of(target, sf, ef);
-        if (p >= kLatticeCandidate) {
+        const double p = posterior_in(lattice, target, sf, ef);
+        const double b = posterior_in(biased, target, sf, ef);
+        if (std::max(p, b) >= kLatticeCandidate) {
           TargetHit h;
           h.query = target.query;
           h.start = to_time(sf);
           h.end = to_time(ef + 1);
           h.phones = target.phones;
           h.posterior = static_cast<float>(p);
+          h.biased_posterior = static_cast<float>(b);
           t->hits.push_back(std::move(h));
         }
         i = j;
       }
     }
-
-    // The keyword spotter over the same audio.
-    if (ps_set_search(ps_, kSpotSearch) < 0) return internal_error("pocketsphinx: cannot switch to the target search");
-    Status st;
-    if (ps_start_utt(ps_) < 0 || ps_process_raw(ps_, pcm.data(), pcm.size(), FALSE, TRUE) < 0 ||
-        ps_end_utt(ps_) < 0) {
-      st = internal_error("pocketsphinx: the target search failed");
-    } else {
-      for (ps_seg_t* it = ps_seg_iter(ps_); it != nullptr; it = ps_seg_next(it)) {
-        // The spotter names a detection by its key phrase, with a trailing space.
-        std::string phrase = ps_seg_word(it);
-        while (!phrase.empty() && phrase.back() == ' ') phrase.pop_back();
-        auto found = by_query.find(phrase);
-        if (found == by_query.end()) continue;
-        const Target& target = *found->second;
-        int sf = 0, ef = 0;
-        ps_seg_frames(it, &sf, &ef);
-        int32 ascr = 0, lscr = 0, lback = 0;
-        const int32 score = ps_seg_prob(it, &ascr, &lscr, &lback);
-        TargetHit h;
-        h.query = target.query;
-        h.start = to_time(sf);
-        h.end = to_time(ef + 1);
-        h.phones = target.phones;
-        h.spotted = true;
-        h.spot_score = static_cast<float>(logmath_log_to_ln(lmath, score) * (1 << kScoreShift) /
-                                          std::max(1, target.phones));
-        h.posterior = static_cast<float>(posterior_of(target, sf, ef));
-        t->hits.push_back(std::move(h));
-      }
-    }
-    if (ps_set_search(ps_, lm_search.c_str()) < 0 && st.ok()) {
-      st = internal_error("pocketsphinx: cannot switch back to the language model");
+    for (const auto& s : spotted) {
+      TargetHit h;
+      h.query = s.target->query;
+      h.start = to_time(s.sf);
+      h.end = to_time(s.ef + 1);
+      h.phones = s.target->phones;
+      h.spotted = true;
+      h.spot_score = s.score;
+      h.posterior = static_cast<float>(posterior_in(lattice, *s.target, s.sf, s.ef));
+      h.biased_posterior = static_cast<float>(posterior_in(biased, *s.target, s.sf, s.ef));
+      t->hits.push_back(std::move(h));
     }
     std::stable_sort(t->hits.begin(), t->hits.end(), [](const TargetHit& a, const TargetHit& b) {
       return a.start < b.start;
     });
-    return st;
+    return {};
   }
 
   ps_decoder_t* ps_;
   cmd_ln_t* config_;
+  std::string lm_search_;  // the normal language-model search's name
+  bool biased_ = false;    // whether kBiasedSearch is set up for targets_
   std::vector<std::string> requested_;  // as last given to set_targets()
   std::vector<Target> targets_;         // those the spotter searches for
   std::set<std::string> warned_;        // words already named in a warning
