@@ -103,6 +103,26 @@ double token_posterior(const std::vector<LatticeWord>& lattice, const std::strin
   return std::min(1.0, p);
 }
 
+// Writes `text` to a temporary file (named after `name`), hands its path
+// to `read`, and removes it: for the PocketSphinx calls that read their
+// input from a file only.
+template <typename Read>
+Status through_file(std::string_view name, const std::string& text, Read read) {
+  namespace fs = std::filesystem;
+  static std::atomic<int> serial{0};
+  std::error_code ec;
+  const fs::path file = fs::temp_directory_path(ec) / ("studioflow-" + std::to_string(::getpid()) + "-" +
+                                                       std::to_string(serial++) + "-" + std::string(name));
+  FILE* f = std::fopen(file.c_str(), "w");
+  if (f == nullptr) return internal_error("cannot write the temporary file " + file.string());
+  const bool written = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  const bool closed = std::fclose(f) == 0;
+  if (written && closed) read(file.c_str());
+  fs::remove(file, ec);
+  if (!written || !closed) return internal_error("cannot write the temporary file " + file.string());
+  return {};
+}
+
 class SphinxEngine final : public Engine {
  public:
   SphinxEngine(ps_decoder_t* ps, cmd_ln_t* config) : ps_(ps), config_(config), lm_search_(ps_get_search(ps)) {}
@@ -147,20 +167,12 @@ class SphinxEngine final : public Engine {
     }
     if (targets_.empty()) return {};
     // ps_set_kws reads its key phrases from a file only.
-    namespace fs = std::filesystem;
-    static std::atomic<int> serial{0};
-    std::error_code ec;
-    fs::path file = fs::temp_directory_path(ec) /
-                    ("studioflow-targets-" + std::to_string(::getpid()) + "-" + std::to_string(serial++) + ".txt");
-    FILE* f = std::fopen(file.c_str(), "w");
-    if (f == nullptr) {
+    int rc = -1;
+    Status written = through_file("targets.txt", keys, [&](const char* file) { rc = ps_set_kws(ps_, kSpotSearch, file); });
+    if (!written.ok()) {
       targets_.clear();
-      return internal_error("cannot write the target list " + file.string());
+      return written;
     }
-    const bool written = std::fwrite(keys.data(), 1, keys.size(), f) == keys.size();
-    std::fclose(f);
-    const int rc = written ? ps_set_kws(ps_, kSpotSearch, file.c_str()) : -1;
-    fs::remove(file, ec);
     if (rc < 0) {
       targets_.clear();
       return internal_error("pocketsphinx: cannot set up the search for the target words");
@@ -259,17 +271,10 @@ class SphinxEngine final : public Engine {
     for (const auto& token : tokens) arpa += std::string(logp) + " " + token + "\n";
     arpa += "\n\\end\\\n";
     // sphinxbase reads a model from a file only.
-    namespace fs = std::filesystem;
-    static std::atomic<int> serial{0};
-    std::error_code ec;
-    fs::path file = fs::temp_directory_path(ec) /
-                    ("studioflow-bias-" + std::to_string(::getpid()) + "-" + std::to_string(serial++) + ".arpa");
-    FILE* f = std::fopen(file.c_str(), "w");
-    if (f == nullptr) return internal_error("cannot write the target language model " + file.string());
-    const bool written = std::fwrite(arpa.data(), 1, arpa.size(), f) == arpa.size();
-    std::fclose(f);
-    ngram_model_t* targets = written ? ngram_model_read(config_, file.c_str(), NGRAM_ARPA, ps_get_logmath(ps_)) : nullptr;
-    fs::remove(file, ec);
+    ngram_model_t* targets = nullptr;
+    SF_RETURN_IF_ERROR(through_file("targets.arpa", arpa, [&](const char* file) {
+      targets = ngram_model_read(config_, file, NGRAM_ARPA, ps_get_logmath(ps_));
+    }));
     ngram_model_t* normal = ps_get_lm(ps_, lm_search_.c_str());
     if (targets == nullptr || normal == nullptr) {
       if (targets != nullptr) ngram_model_free(targets);
