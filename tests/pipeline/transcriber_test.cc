@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include "asr/engine.h"
@@ -208,6 +209,58 @@ TEST_F(TranscriberTest, EnginesAreMadeSafelyOnManyThreadsAtOnce) {
   for (auto& t : threads) t.join();
   EXPECT_NE(texts[0].find("budget"), std::string::npos) << texts[0];
   for (const auto& t : texts) EXPECT_EQ(t, texts[0]);
+}
+
+// Targets change on a warm engine (a worker serving one job after
+// another): it listens for the new words only, the same hits come back for
+// the same words, and the one-best transcript of dictionary words is the
+// one a plain engine writes.
+TEST_F(TranscriberTest, AnEngineGivenNewTargetsListensForThoseOnly) {
+  auto wav = speak("Doctor Okonkwo spoke to the council about the budget.", "s.wav");
+  auto pcm = media::decode_audio(wav, asr::kSampleRate);
+  ASSERT_TRUE(pcm.ok());
+  auto plain = asr::create_engine({});
+  ASSERT_TRUE(plain.ok()) << plain.status().message();
+  auto heard = (*plain)->transcribe(*pcm, 0);
+  ASSERT_TRUE(heard.ok());
+  EXPECT_TRUE(heard->hits.empty());
+
+  asr::EngineOptions o;
+  o.target_words = {"budget", "council"};
+  auto engine = asr::create_engine(o);
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  auto queries = [](const asr::Transcript& t) {
+    std::set<std::string> q;
+    for (const auto& h : t.hits) q.insert(h.query);
+    return q;
+  };
+  auto first = (*engine)->transcribe(*pcm, 0);
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  EXPECT_EQ(text_of(*first), text_of(*heard));
+  EXPECT_EQ(queries(*first), (std::set<std::string>{"budget", "council"}));
+
+  // A name the dictionary lacks: pronounced by rule and listened for.
+  ASSERT_TRUE((*engine)->set_targets({"okonkwo"}).ok());
+  auto second = (*engine)->transcribe(*pcm, 1.0);
+  ASSERT_TRUE(second.ok()) << second.status().message();
+  EXPECT_EQ(queries(*second), (std::set<std::string>{"okonkwo"}));
+  for (const auto& h : second->hits) {
+    EXPECT_GE(h.start, 1.0);  // times count from the offset given
+    EXPECT_GE(h.posterior, 0.0f);
+    EXPECT_LE(h.biased_posterior, 1.0f);
+  }
+
+  // Back to the first words: the same hits as the first time.
+  ASSERT_TRUE((*engine)->set_targets({"budget", "council"}).ok());
+  auto third = (*engine)->transcribe(*pcm, 0);
+  ASSERT_TRUE(third.ok()) << third.status().message();
+  ASSERT_EQ(third->hits.size(), first->hits.size());
+  for (size_t i = 0; i < first->hits.size(); ++i) {
+    EXPECT_EQ(third->hits[i].query, first->hits[i].query);
+    EXPECT_NEAR(third->hits[i].start, first->hits[i].start, 1e-9);
+    EXPECT_FLOAT_EQ(third->hits[i].spot_score, first->hits[i].spot_score);
+    EXPECT_NEAR(third->hits[i].biased_posterior, first->hits[i].biased_posterior, 1e-4);
+  }
 }
 
 TEST_F(TranscriberTest, CentreOnlySpeechInSurroundIsRecognized) {
