@@ -244,11 +244,7 @@ TEST_F(TranscriberTest, AnEngineGivenNewTargetsListensForThoseOnly) {
   auto second = (*engine)->transcribe(*pcm, 1.0);
   ASSERT_TRUE(second.ok()) << second.status().message();
   EXPECT_EQ(queries(*second), (std::set<std::string>{"okonkwo"}));
-  for (const auto& h : second->hits) {
-    EXPECT_GE(h.start, 1.0);  // times count from the offset given
-    EXPECT_GE(h.posterior, 0.0f);
-    EXPECT_LE(h.biased_posterior, 1.0f);
-  }
+  for (const auto& h : second->hits) EXPECT_GE(h.start, 1.0);  // times count from the offset given
 
   // Back to the first words: the same hits as the first time.
   ASSERT_TRUE((*engine)->set_targets({"budget", "council"}).ok());

@@ -386,18 +386,13 @@ class SphinxEngine final : public Engine {
       const int context = static_cast<int>(std::lround(kBiasContext * frate));
       // Nor are places where the one-best transcript already has the
       // target's first word: the biased decode could only agree.
-      std::vector<std::pair<int, int>> heard;  // one-best words, frames
-      std::vector<std::string> heard_text;
-      for (const auto& seg : t->segments) {
-        for (const auto& w : seg.words) {
-          heard.emplace_back(static_cast<int>(std::lround((w.start - time_offset) * frate)),
-                             static_cast<int>(std::lround((w.end - time_offset) * frate)));
-          heard_text.push_back(w.text);
-        }
-      }
       auto in_one_best = [&](const Spotted& h) {
-        for (size_t i = 0; i < heard.size(); ++i) {
-          if (heard_text[i] == h.target->tokens.front() && heard[i].first <= h.ef && h.sf <= heard[i].second) return true;
+        for (const auto& seg : t->segments) {
+          for (const auto& w : seg.words) {
+            if (w.text == h.target->tokens.front() && to_time(h.sf) <= w.end && w.start <= to_time(h.ef + 1)) {
+              return true;
+            }
+          }
         }
         return false;
       };
