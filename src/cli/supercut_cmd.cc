@@ -186,7 +186,8 @@ int run_supercut(SupercutFlags f) {
       std::string words;
       for (const auto& w : c.words) words += (words.empty() ? "" : " ") + w;
       // Then the clip's confidence and each match: where, how sure, and why
-      // (1 = one-best transcript, s = spotter score per phone, p = lattice
+      // (1 = one-best transcript, s = spotter score per phone and its
+      // milliseconds per phone, p = lattice
       // posterior, b = posterior in the decode biased towards the targets),
       // so a threshold can be picked.
       std::string why;
@@ -195,6 +196,7 @@ int run_supercut(SupercutFlags f) {
         std::string ev;
         if (e.one_best) ev += "1";
         if (e.spotted) ev += fmt::format("{}s{:.1f}", ev.empty() ? "" : ",", e.spot_score);
+        if (e.phone_seconds > 0) ev += fmt::format("/{:.0f}ms", 1000 * e.phone_seconds);
         if (e.posterior > 0) ev += fmt::format("{}p{:.2f}", ev.empty() ? "" : ",", e.posterior);
         if (e.biased_posterior > 0) ev += fmt::format("{}b{:.2f}", ev.empty() ? "" : ",", e.biased_posterior);
         why += fmt::format("{}{}@{:.2f}={:.2f}({})", why.empty() ? "" : " ", m.query, m.start, m.confidence, ev);

@@ -92,6 +92,7 @@ nlohmann::json evidence_to_json(const search::Evidence& e) {
   nlohmann::json ev = {{"one_best", e.one_best}};
   if (e.one_best) ev["word_probability"] = e.word_probability;
   if (e.spotted) ev["spot_score"] = e.spot_score;
+  if (e.phone_seconds > 0) ev["phone_seconds"] = e.phone_seconds;
   ev["spotted"] = e.spotted;
   ev["posterior"] = e.posterior;
   ev["biased_posterior"] = e.biased_posterior;

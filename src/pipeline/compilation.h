@@ -189,7 +189,8 @@ struct CompilationReport {
 };
 
 // A match's evidence as the report writes it: {"one_best", "word_probability"
-// (one-best only), "spotted", "spot_score" (spotted only), "posterior",
+// (one-best only), "spotted", "spot_score" and "phone_seconds" (spotted
+// only, the detection's seconds per phone), "posterior",
 // "biased_posterior", "phones" (when known)}.
 nlohmann::json evidence_to_json(const search::Evidence& evidence);
 

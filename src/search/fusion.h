@@ -37,16 +37,24 @@ std::vector<std::string> target_phrases(const Matcher& matcher);
 
 // The probability, in [0, 1], that the query was said where `evidence`
 // puts it. Monotonic: more evidence never lowers it (a one-best match, a
-// higher spotter score, a higher posterior each raise it). A spotter score
+// higher spotter score, a higher posterior, a longer spotter detection
+// each raise it), with one exception below. A spotter score
 // counts for more the more phones the query has: short words are easily
 // heard in noise (the per-length threshold of the targeted search). A
-// one-best match alone scores above kDefaultMinConfidence.
+// spotter-only candidate whose detection was squeezed into less time than
+// people take to say the query's phones (Evidence::phone_seconds) loses
+// confidence, down to below what no evidence at all gives: that is how
+// noise imitates a word, and the posteriors at such a place are the
+// biased model's expectation more than what was heard. A detection longer
+// than people speak earns nothing more; a one-best match is not affected.
+// A one-best match alone scores above kDefaultMinConfidence.
 float confidence(const Evidence& evidence);
 
 // The candidates of one input: `one_best` (Matcher::find() on its words)
 // joined with `hits` (its transcript's targeted hits). A hit joins a match
 // or an earlier hit of the same query that overlaps it in time (their
-// evidence is combined: the better score of each kind); one that joins
+// evidence is combined: the better score of each kind, the spotter's
+// phone_seconds from its best-scoring detection); one that joins
 // nothing is a new candidate, its words the query's. The times of a
 // candidate are its one-best match's if it has one, else those of its
 // best-scoring hit. Hits of queries not in `queries` (the matcher's, as the

@@ -39,9 +39,13 @@ struct Evidence {
   float word_probability = 0;
   // The engine's targeted search (asr::TargetHit): the keyword spotter
   // fired (with its per-phone score), the lattice posterior, and the
-  // posterior in the decode biased towards the targets.
+  // posterior in the decode biased towards the targets. phone_seconds is
+  // the length of the spotter's detection that gave spot_score over the
+  // query's phones (0: not spotted or phones unknown): false alarms are
+  // squeezed into the few frames a phone must last at the least.
   bool spotted = false;
   float spot_score = 0;
+  float phone_seconds = 0;
   float posterior = 0;
   float biased_posterior = 0;
   int phones = 0;  // the query's length in phones (0: unknown)

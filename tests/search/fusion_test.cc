@@ -47,6 +47,7 @@ TEST(FusionTest, ConfidenceIsMonotonicInEveryKindOfEvidence) {
   Evidence e;
   e.spotted = true;
   e.phones = 6;
+  e.phone_seconds = 0.08f;  // as long as people say it
   float last = confidence(none);
   for (float s = -60; s <= 0; s += 5) {
     e.spot_score = s;
@@ -66,6 +67,17 @@ TEST(FusionTest, ConfidenceIsMonotonicInEveryKindOfEvidence) {
     EXPECT_GE(c, last) << p;
     last = c;
   }
+  // The longer the detection, the better, up to how long people speak.
+  e.phone_seconds = 0.03f;
+  float shortest = confidence(e);
+  EXPECT_LT(shortest, last);
+  for (float d = 0.03f; d <= 0.12f; d += 0.01f) {
+    e.phone_seconds = d;
+    const float c = confidence(e);
+    EXPECT_GE(c, shortest) << d;
+    shortest = c;
+  }
+  EXPECT_FLOAT_EQ(shortest, last);
   e.one_best = true;
   EXPECT_GE(confidence(e), last);
   for (float c : {confidence(none), confidence(e)}) {
@@ -82,12 +94,12 @@ TEST(FusionTest, TheBiasedDecodeCountsLessThanTheNormalLattice) {
   normal.posterior = biased.biased_posterior = 0.9f;
   EXPECT_LT(confidence(biased), confidence(normal));
   EXPECT_GT(confidence(biased), kDefaultMinConfidence);
-  biased.biased_posterior = 0.5f;
+  biased.biased_posterior = 0.3f;
   EXPECT_LT(confidence(biased), kDefaultMinConfidence);
-  // With a fair spotter score, a middling one does.
+  // With a fair spotter score, a doubtful one does.
   biased.spotted = true;
   biased.phones = 6;
-  biased.spot_score = -31;
+  biased.spot_score = -34;
   EXPECT_GT(confidence(biased), kDefaultMinConfidence);
 }
 
@@ -108,6 +120,30 @@ TEST(FusionTest, ThresholdDependsOnLengthInPhones) {
   shorter.phones = 3;
   longer.phones = 9;
   EXPECT_LT(confidence(shorter), confidence(longer));
+}
+
+TEST(FusionTest, ADetectionSqueezedIntoTooLittleTimeCountsLess) {
+  // Five phones in 0.15 s is three frames a phone, the least the spotter's
+  // phone models allow: how noise imitates a word. Five in 0.35 s is how
+  // people say one.
+  const std::vector<std::string> queries = {"europe"};
+  std::vector<asr::TargetHit> hits = {spotted("europe", 1.0, 1.15, -25, 5), spotted("europe", 4.0, 4.35, -25, 5)};
+  auto out = fuse(0, {}, hits, queries, 0.0);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_NEAR(out[0].evidence.phone_seconds, 0.03, 1e-6);
+  EXPECT_NEAR(out[1].evidence.phone_seconds, 0.07, 1e-6);
+  EXPECT_LT(out[0].confidence, kDefaultMinConfidence);
+  EXPECT_GT(out[1].confidence, kDefaultMinConfidence);
+  // Lasting longer than people speak earns nothing more.
+  Evidence slow = out[1].evidence;
+  slow.phone_seconds = 0.2f;
+  EXPECT_FLOAT_EQ(confidence(slow), out[1].confidence);
+  // A one-best match has its times from the transcript, not the spotter.
+  Evidence heard = out[0].evidence;
+  heard.one_best = true;
+  Evidence heard_longer = heard;
+  heard_longer.phone_seconds = 0.07f;
+  EXPECT_FLOAT_EQ(confidence(heard), confidence(heard_longer));
 }
 
 TEST(FusionTest, HitJoinsTheOneBestMatchAtTheSamePlace) {
