@@ -10,16 +10,17 @@ namespace sf::search {
 namespace {
 
 // Weights of the logistic fusion, set by hand from bench/recall/run.py's
-// labelled candidates (bench/RESULTS.md): the strongest wrong spotter-only
-// candidates score about -27 per phone, right ones of names and longer
-// words -22 to -26. The per-phone score is already length-normalized, so
-// the length factor is capped near 1: it only discounts short words. The
-// biased decode's posterior (asr::TargetHit::biased_posterior) weighs less
-// than the normal lattice's, its language model having been pushed towards
-// the targets. Wrong detections are mostly squeezed into 30-40 ms a phone
-// (three frames, the least a phone model lasts), right ones take 60-90 ms:
-// a spotter-only candidate shorter than 70 ms a phone is discounted. The
-// biased-decode weight, the duration rule and the bias were chosen
+// labelled candidates (bench/RESULTS.md). The per-phone spotter score is
+// already length-normalized, so the length factor is capped near 1: it
+// only discounts short words. At 10 dB right and wrong spotter-only
+// candidates share scores of -31 to -35 per phone; what tells them apart
+// is how long the detection lasted: wrong ones mostly 32-56 ms a phone
+// (three frames, 30 ms, is the least a phone model lasts), right ones
+// mostly 40-85 ms (median 67), so a spotter-only candidate shorter than
+// 70 ms a phone is discounted. The biased decode's posterior
+// (asr::TargetHit::biased_posterior) weighs less than the normal
+// lattice's, its language model having been pushed towards the targets.
+// The biased-decode weight, the duration rule and the bias were chosen
 // together on voices rms, slt, awb and kal16 at pink 20, 10 and 5 dB,
 // babble 10 dB, reverberation, the telephone band and speed 1.1.
 struct Weights {

@@ -122,10 +122,20 @@ class TargetedSearch(unittest.TestCase):
         say("The council met today.", path)
         report, p = self.cut(path, ["council"])
         self.assertTrue(p.stdout.strip())
+        spotted = []
         for c in report["clips"]:
             self.assertIn("confidence", c)
             for m in c["matches"]:
                 self.assertIn("evidence", m)
+                if m["evidence"]["spotted"]:
+                    spotted.append(m["evidence"])
+        # The spotter heard the word said clearly, in about as long as
+        # people take to say its phones (not squeezed: fusion.h).
+        self.assertTrue(spotted, report["clips"])
+        for e in spotted:
+            self.assertIn("spot_score", e)
+            self.assertGreater(e["phone_seconds"], 0.05, e)
+            self.assertLess(e["phone_seconds"], 0.3, e)
         _, p = self.cut(path, ["council"], "--min-confidence", "1.01", codes=(2,))
         self.assertIn("--min-confidence", p.stderr)
 
