@@ -85,6 +85,9 @@ std::pair<int, int> inner_frames(const Spectrum& s) {
 
 struct NoiseEstimate {
   double snr_db = std::numeric_limits<double>::infinity();
+  // How far the quietest frames' energies spread: the noise_quantile-th
+  // quietest frame over the 1 %-th, in dB.
+  double spread_db = 0;
   std::vector<double> spectrum;  // kBins, mean power of the quietest frames
 };
 
@@ -107,6 +110,8 @@ NoiseEstimate estimate(const Spectrum& s, const DenoiseOptions& options) {
   }
   for (auto& p : e.spectrum) p /= quiet;
   noise /= quiet;
+  const double lowest = s.energy[order[count / 100]], highest = s.energy[order[quiet - 1]];
+  if (lowest > 0 && highest > 0) e.spread_db = 10 * std::log10(highest / lowest);
   for (int i = count / 2; i < count; ++i) loud += s.energy[order[i]];
   loud /= count - count / 2;
   if (noise > 0 && loud > 0) e.snr_db = 10 * std::log10(loud / noise);
@@ -120,12 +125,18 @@ double estimate_snr_db(std::span<const float> audio, const DenoiseOptions& optio
   return estimate(analyse(audio), options).snr_db;
 }
 
+double noise_spread_db(std::span<const float> audio, const DenoiseOptions& options) {
+  if (audio.size() < static_cast<size_t>(kFrame)) return 0;
+  return estimate(analyse(audio), options).spread_db;
+}
+
 std::vector<float> denoise(std::span<const float> audio, const DenoiseOptions& options) {
   std::vector<float> out(audio.begin(), audio.end());
   if (audio.size() < static_cast<size_t>(kFrame)) return out;
   Spectrum s = analyse(audio);
   const NoiseEstimate noise = estimate(s, options);
   if (!(noise.snr_db < options.clean_snr_db)) return out;
+  if (noise.spread_db > options.steady_spread_db) return out;
 
   // Wiener gain per bin, the a-priori SNR decision-directed (Ephraim-Malah).
   std::vector<double> floor_noise(kBins), previous(kBins, 0.0);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 #include <random>
@@ -70,9 +71,11 @@ TEST(SphinxDenoise, SteadyNoiseDropsWhileTheSignalStays) {
   EXPECT_LT(snr, 25);
   const auto out = denoise(noisy);
   ASSERT_EQ(out.size(), noisy.size());
-  // A gap (noise only), away from the bursts' edges: at least 12 dB quieter.
+  // A gap (noise only), away from the bursts' edges: at least 8 dB quieter
+  // (the a-priori SNR's smoothing of 0.95 leaves more of the noise than
+  // 0.98 did, and the recognizer finds more words through it).
   const size_t g0 = static_cast<size_t>(2.6 * kRate), g1 = static_cast<size_t>(2.9 * kRate);
-  EXPECT_LT(10 * std::log10(power(out, g0, g1) / power(noisy, g0, g1)), -12);
+  EXPECT_LT(10 * std::log10(power(out, g0, g1) / power(noisy, g0, g1)), -8);
   // Inside a burst the output stays close to the clean signal: its error is
   // well below the noise that was there.
   const size_t b0 = static_cast<size_t>(3.1 * kRate), b1 = static_cast<size_t>(3.4 * kRate);
@@ -80,6 +83,42 @@ TEST(SphinxDenoise, SteadyNoiseDropsWhileTheSignalStays) {
   for (size_t i = 0; i < out.size(); ++i) err[i] = out[i] - clean[i];
   EXPECT_LT(power(err, b0, b1), 0.5 * power(n, b0, b1));
   EXPECT_GT(power(out, b0, b1), 0.8 * power(clean, b0, b1));
+}
+
+// Noise whose level comes and goes like a crowd's: the steady noise of
+// noise() under an envelope that changes every 120 ms between 0 and
+// -20 dB.
+std::vector<float> fluctuating(size_t n, float level, unsigned seed) {
+  auto x = noise(n, level, seed);
+  std::mt19937 rng(seed + 100);
+  std::uniform_real_distribution<float> db(-20.0f, 0.0f);
+  const size_t step = kRate * 12 / 100;
+  for (size_t at = 0; at < n; at += step) {
+    const float gain = std::pow(10.0f, db(rng) / 20.0f);
+    for (size_t i = at; i < std::min(n, at + step); ++i) x[i] *= gain;
+  }
+  return x;
+}
+
+TEST(SphinxDenoise, NoiseThatComesAndGoesIsLeftAlone) {
+  const auto clean = bursts(6, 0.2f);
+  const auto steady = noise(clean.size(), 0.05f, 7);
+  const auto crowd = fluctuating(clean.size(), 0.1f, 7);
+  std::vector<float> under_steady(clean.size()), under_crowd(clean.size());
+  for (size_t i = 0; i < clean.size(); ++i) {
+    under_steady[i] = clean[i] + steady[i];
+    under_crowd[i] = clean[i] + crowd[i];
+  }
+  EXPECT_LT(noise_spread_db(under_steady), 2.5);
+  EXPECT_GT(noise_spread_db(under_crowd), 4.0);
+  // Both are noisy enough to denoise by their SNR; only the steady one is.
+  EXPECT_LT(estimate_snr_db(under_crowd), 25);
+  EXPECT_NE(denoise(under_steady), under_steady);
+  EXPECT_EQ(denoise(under_crowd), under_crowd);
+  // The limit is an option: a looser one lets the crowd be denoised too.
+  DenoiseOptions loose;
+  loose.steady_spread_db = 20;
+  EXPECT_NE(denoise(under_crowd, loose), under_crowd);
 }
 
 TEST(SphinxDenoise, OutputIsAFunctionOfTheInputAlone) {
