@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -226,24 +227,28 @@ Result<std::unique_ptr<Library>> Library::open(const std::string& path, bool cre
   SF_ASSIGN_OR_RETURN(auto db, Db::open(path, Db::Mode::kReadWriteCreate, kBusyTimeoutMs));
 
   // Read the header before anything writes: a damaged or foreign file is
-  // reported here and never touched.
-  SF_ASSIGN_OR_RETURN(auto version, db->query_int("PRAGMA user_version"));
-  if (version.value_or(0) > kSchemaVersion) {
-    return unsupported("library " + path + ": has schema version " + std::to_string(*version) +
+  // reported here and never touched. The three reads are one snapshot:
+  // another process creating the library in between (tables there, its
+  // version not yet read) must not look like a foreign file.
+  int64_t version = 0, app = 0, tables = 0;
+  {
+    SF_ASSIGN_OR_RETURN(auto read, Transaction::begin(db.get(), Transaction::Kind::kRead));
+    SF_ASSIGN_OR_RETURN(auto v, db->query_int("PRAGMA user_version"));
+    SF_ASSIGN_OR_RETURN(auto a, db->query_int("PRAGMA application_id"));
+    SF_ASSIGN_OR_RETURN(auto t, db->query_int("SELECT count(*) FROM sqlite_master"));
+    SF_RETURN_IF_ERROR(read->commit());
+    version = v.value_or(0);
+    app = a.value_or(0);
+    tables = t.value_or(0);
+  }
+  if (version > kSchemaVersion) {
+    return unsupported("library " + path + ": has schema version " + std::to_string(version) +
                        ", newer than this studioflow knows (" + std::to_string(kSchemaVersion) +
                        "); it was left untouched: use a newer studioflow or another --library");
   }
-  SF_ASSIGN_OR_RETURN(auto app, db->query_int("PRAGMA application_id"));
-  if (app.value_or(0) != 0 && *app != kApplicationId) {
+  if ((app != 0 && app != kApplicationId) || (version == 0 && tables != 0)) {
     return corrupt("library " + path + ": is an SQLite file of another application, not a studioflow library; "
                    "it was left untouched (choose another file with --library)");
-  }
-  if (version.value_or(0) == 0) {
-    SF_ASSIGN_OR_RETURN(auto tables, db->query_int("SELECT count(*) FROM sqlite_master"));
-    if (tables.value_or(0) != 0) {
-      return corrupt("library " + path + ": is an SQLite file of another application, not a studioflow library; "
-                     "it was left untouched (choose another file with --library)");
-    }
   }
   std::string journal;
   {
@@ -251,9 +256,20 @@ Result<std::unique_ptr<Library>> Library::open(const std::string& path, bool cre
     SF_ASSIGN_OR_RETURN(bool has_mode, mode.step());
     if (has_mode) journal = mode.col_text(0);
   }
-  if (journal != "wal") SF_RETURN_IF_ERROR(db->exec("PRAGMA journal_mode = WAL"));
+  if (journal != "wal") {
+    // Leaving the rollback journal needs the file to itself, and SQLite
+    // answers "busy" at once there instead of waiting: connections opening
+    // one new library together wait for each other here.
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
+    for (;;) {
+      Status st = db->exec("PRAGMA journal_mode = WAL");
+      if (st.ok()) break;
+      if (st.code() != Code::kUnavailable || std::chrono::steady_clock::now() >= give_up) return st;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
   SF_RETURN_IF_ERROR(db->exec("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL"));
-  if (version.value_or(0) != kSchemaVersion) SF_RETURN_IF_ERROR(migrate(db.get()));
+  if (version != kSchemaVersion) SF_RETURN_IF_ERROR(migrate(db.get()));
   return std::make_unique<Library>(std::move(db));
 }
 

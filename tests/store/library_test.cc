@@ -375,6 +375,27 @@ TEST_F(LibraryTest, TwoConnectionsWritingAtOnceLoseNothing) {
   EXPECT_EQ((*lib)->search(q)->size(), 50u);
 }
 
+// Several connections opening one new file at once (the service's first
+// compilations): one creates the library, the others must see either no
+// library yet or the whole one, never a half-made file they take for
+// another application's. Repeated on fresh files, since the window is
+// short.
+TEST_F(LibraryTest, ConnectionsCreatingOneLibraryAtOnceAllOpenIt) {
+  for (int round = 0; round < 20; ++round) {
+    const std::string p = path("new-" + std::to_string(round) + ".db");
+    std::vector<Status> results(8);
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < results.size(); ++i) {
+      threads.emplace_back([&, i] {
+        auto lib = Library::open(p);
+        results[i] = lib.ok() ? Status() : lib.status();
+      });
+    }
+    for (auto& t : threads) t.join();
+    for (const auto& r : results) ASSERT_TRUE(r.ok()) << "round " << round << ": " << r.message();
+  }
+}
+
 TEST_F(LibraryTest, MissingFolderIsAnErrorUnlessAskedToCreateIt) {
   auto lib = Library::open(path("no/such/lib.db"));
   ASSERT_FALSE(lib.ok());
