@@ -40,7 +40,8 @@ struct SupercutFlags {
   pipeline::TranscribeOptions opts;
   pipeline::LibraryOptions library;
   bool from_library = false;
-  bool targeted = false;
+  bool targeted = false;     // --targeted: also with --from-library
+  bool no_targeted = false;  // --no-targeted
   bool no_hotwords = false;
   double min_confidence = search::kDefaultMinConfidence;
   std::vector<std::string> exports;
@@ -83,7 +84,10 @@ int run_supercut(SupercutFlags f) {
   q.render.cpu_only = f.cpu;
   q.overlap_render = !f.no_overlap;
   q.transcribe = f.opts;
-  q.targeted = f.targeted;
+  if (f.targeted && f.no_targeted) return fail(invalid_argument("--targeted and --no-targeted contradict each other"));
+  // Inputs are decoded anyway, so the targeted pass is on unless turned
+  // off; a cut from the library decodes nothing unless --targeted asks.
+  q.targeted = f.from_library ? f.targeted : !f.no_targeted;
   q.hotwords = !f.no_hotwords;
   q.min_confidence = f.min_confidence;
   q.output = f.dry_run ? std::string() : f.output;
@@ -253,7 +257,10 @@ void register_supercut(CLI::App& app, std::vector<Command>& out) {
                   "cut only matches at least this sure, 0..1 (lower finds more, with more mistakes)")
       ->capture_default_str();
   cmd->add_flag("--targeted", f->targeted,
-                "also listen for the words themselves (keyword spotting, lattice posteriors; sphinx, exact mode)");
+                "also listen for the words themselves (keyword spotting, lattice posteriors; sphinx, exact mode): "
+                "on by default for -i inputs; with --from-library, listens again to the audio it needs");
+  cmd->add_flag("--no-targeted", f->no_targeted,
+                "match the one-best transcript only (faster; an input the library knows is not decoded again)");
   cmd->add_flag("--no-hotwords", f->no_hotwords,
                 "whisper: do not bias the decoder toward the words looked for (they are by default)");
   cmd->add_option("--size", f->size, "output WIDTHxHEIGHT (default: first video input)");

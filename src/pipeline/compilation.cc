@@ -269,7 +269,11 @@ Result<CompilationReport> CompilationJob::run_stages(const CompilationProgressFn
   report_.dry_run = q.dry_run;
   report_.output = q.output;
   report_.min_confidence = q.min_confidence;
-  const std::vector<std::string> targets = q.targeted ? search::target_phrases(matcher_) : std::vector<std::string>{};
+  // Only the embedded engine searches for targets; Whisper is biased
+  // towards them instead (hotwords, below).
+  const std::vector<std::string> targets = q.targeted && q.transcribe.engine.engine == "sphinx"
+                                               ? search::target_phrases(matcher_)
+                                               : std::vector<std::string>{};
   // Known transcripts were listened to by the caller, or not at all.
   report_.targeted = !targets.empty() && (!q.known_transcripts || q.listened.has_value());
   report_.listened = q.listened;

@@ -55,6 +55,13 @@ Result<std::optional<double>> number_field(const nlohmann::json& body, const cha
   return std::optional<double>(v);
 }
 
+Result<std::optional<bool>> bool_field(const nlohmann::json& body, const char* key) {
+  auto it = body.find(key);
+  if (it == body.end() || it->is_null()) return std::optional<bool>();
+  if (!it->is_boolean()) return bad(fmt::format("\"{}\" must be true or false", key));
+  return std::optional<bool>(it->get<bool>());
+}
+
 Result<std::optional<std::string>> string_field(const nlohmann::json& body, const char* key, size_t max = 256) {
   auto it = body.find(key);
   if (it == body.end() || it->is_null()) return std::optional<std::string>();
@@ -159,7 +166,7 @@ Result<nlohmann::json> TaskManager::submit(const nlohmann::json& body) {
   if (!body.is_object()) return bad("the body must be a JSON object");
   static const std::vector<std::string> known = {
       "url", "urls", "target_words", "padding_before", "padding_after", "merge_gap", "max_length", "max_clips",
-      "match", "engine", "model", "language", "size", "fps", "exports"};
+      "match", "engine", "model", "language", "size", "fps", "exports", "targeted", "min_confidence"};
   for (const auto& [k, v] : body.items()) {
     if (std::find(known.begin(), known.end(), k) == known.end()) return bad("unknown field \"" + k + "\"");
   }
@@ -223,6 +230,10 @@ Result<nlohmann::json> TaskManager::submit(const nlohmann::json& body) {
   if (mc && *mc != static_cast<int>(*mc)) return bad("\"max_clips\" must be a whole number");
   req["max_clips"] = mc ? nlohmann::json(static_cast<int>(*mc)) : nlohmann::json();
   req["fps"] = fps ? nlohmann::json(*fps) : nlohmann::json();
+  SF_ASSIGN_OR_RETURN(auto targeted, bool_field(body, "targeted"));
+  SF_ASSIGN_OR_RETURN(auto min_confidence, number_field(body, "min_confidence", 0, 1));
+  req["targeted"] = targeted.value_or(true);
+  req["min_confidence"] = min_confidence.value_or(search::kDefaultMinConfidence);
   SF_ASSIGN_OR_RETURN(auto match, string_field(body, "match"));
   if (match && !search::parse_match_mode(*match).ok()) return bad("\"match\" must be exact, prefix or regex");
   req["match"] = match.value_or("exact");
@@ -368,6 +379,8 @@ void TaskManager::run_task(const std::shared_ptr<Task>& t) {
   req.clip.padding_before = q.value("padding_before", 1.0);
   req.clip.padding_after = q.value("padding_after", 1.0);
   req.clip.merge_gap = q.value("merge_gap", 2.0);
+  req.targeted = q.value("targeted", true);
+  req.min_confidence = q.value("min_confidence", search::kDefaultMinConfidence);
   if (q.contains("max_length") && q["max_length"].is_number()) req.clip.max_length = q["max_length"].get<double>();
   if (q.contains("max_clips") && q["max_clips"].is_number()) req.clip.max_clips = q["max_clips"].get<int>();
   if (q.contains("fps") && q["fps"].is_number()) req.render.fps = q["fps"].get<double>();

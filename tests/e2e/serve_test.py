@@ -217,6 +217,25 @@ class Contract(ServeCase):
         code, _, _ = s.request("GET", "/download/" + r["task_id"])
         self.assertEqual(code, 404)
 
+    def test_compilations_listen_for_their_words_unless_told_not_to(self):
+        # A name the recognizer's dictionary lacks: only targeted search
+        # (on by default) can find it.
+        name = os.path.join(self.media, "name.wav")
+        subprocess.run(["flite", "-voice", "slt", "-t", "Doctor Okonkwo spoke to the council.", "-o", name],
+                       check=True)
+        s = self.serve()
+        code, r = s.json("POST", "/create_compilation", {"url": name, "target_words": ["okonkwo"]})
+        self.assertEqual(code, 200, r)
+        st = s.wait(r["task_id"])
+        self.assertEqual(st["status"], "completed", st["errors"])
+        self.assertEqual(st["word_count"], 1)
+        code, r = s.json("POST", "/create_compilation", {"url": name, "target_words": ["okonkwo"], "targeted": False})
+        self.assertEqual(code, 200, r)
+        st = s.wait(r["task_id"])
+        self.assertEqual(st["status"], "completed")
+        self.assertEqual(st["word_count"], 0)
+        self.assertIn("No target words found in any video", st["errors"])
+
     def test_events_stream_the_status_until_it_ends(self):
         s = self.serve()
         code, r = s.json("POST", "/create_compilation", {"url": self.c, "target_words": ["budget"]})
@@ -274,6 +293,8 @@ class BadRequests(ServeCase):
         self.assert_refused(s, dict(good, size="big"), contains='"size"')
         self.assert_refused(s, dict(good, engine="other"), contains='"engine"')
         self.assert_refused(s, dict(good, colour="red"), contains='unknown field "colour"')
+        self.assert_refused(s, dict(good, targeted="yes"), contains='"targeted" must be true or false')
+        self.assert_refused(s, dict(good, min_confidence=1.5), contains='"min_confidence"')
         deep = "[" * 200 + "]" * 200
         self.assert_refused(s, raw=('{"url": "%s", "target_words": ["a"], "x": %s}' % (self.a, deep)).encode(),
                             contains="nested deeper")

@@ -27,9 +27,11 @@ class TargetedSearch(unittest.TestCase):
     def tearDown(self):
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def cut(self, path, words, *extra, codes=(0, 4)):
+    def cut(self, path, words, *extra, codes=(0, 4), flag="--targeted"):
         rep = os.path.join(self.dir, "r.json")
-        args = ["supercut", "-i", path, "--dry-run", "--no-library", "--targeted", "--report", rep]
+        if os.path.exists(rep):
+            os.remove(rep)
+        args = ["supercut", "-i", path, "--dry-run", "--no-library", "--report", rep] + ([flag] if flag else [])
         for w in words:
             args += ["-w", w]
         p = run(args + list(extra))
@@ -52,6 +54,19 @@ class TargetedSearch(unittest.TestCase):
         self.assertFalse(m["evidence"]["one_best"])  # the one-best transcript cannot have it
         self.assertTrue(m["evidence"]["spotted"])
         self.assertGreaterEqual(m["confidence"], report["min_confidence"])
+
+    def test_targeted_search_is_the_default_and_can_be_turned_off(self):
+        path = os.path.join(self.dir, "name.wav")
+        say("Doctor Okonkwo spoke to the council.", path)
+        report, p = self.cut(path, ["okonkwo", "council"], flag=None)
+        self.assertTrue(report["targeted"])
+        self.assertEqual(self.found(report), ["council", "okonkwo"], p.stdout)
+        # The one-best transcript alone hears "dr congo spoke to the town sell".
+        report, p = self.cut(path, ["okonkwo", "council"], flag="--no-targeted", codes=(4,))
+        self.assertIsNone(report)
+        self.assertIn("no match", p.stderr)
+        _, p = self.cut(path, ["okonkwo"], "--no-targeted", codes=(2,))
+        self.assertIn("contradict", p.stderr)
 
     def test_a_word_that_cannot_be_pronounced_is_named(self):
         path = os.path.join(self.dir, "x.wav")
