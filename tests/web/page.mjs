@@ -36,7 +36,10 @@ try {
   await page.fill('#words', word);
   await page.fill('#padding_before', '0.5');
   await page.fill('#padding_after', '0.5');
+  await page.fill('#min_confidence', '0.6');
+  const created = page.waitForRequest((r) => r.url().endsWith('/create_compilation'));
   await page.click('#submit');
+  result.create_request = (await created).postDataJSON();
   await page.locator('#create-msg', { hasText: 'started task' }).waitFor({ timeout: 20000 });
   const row = page.locator('.task').first();
   result.seen_states = [];

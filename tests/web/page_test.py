@@ -60,6 +60,9 @@ class Page(unittest.TestCase):
         self.assertIn("Engine: sphinx", r["system"])
         self.assertIn("workers", r["system"])
         self.assertEqual(r["seen_states"][-1], "completed", r)
+        # The form sends targeted search (on unless unticked) and the confidence bar.
+        self.assertIs(r["create_request"]["targeted"], True, r["create_request"])
+        self.assertEqual(r["create_request"]["min_confidence"], 0.6, r["create_request"])
         self.assertIn("morning_news", r["task_text"])
         self.assertIn("budget", r["task_text"])
         self.assertEqual(float(r["bar_width"].rstrip("%")), 100)

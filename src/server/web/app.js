@@ -58,10 +58,11 @@ $('create').addEventListener('submit', async (ev) => {
   const urls = $('urls').value.split('\n').map((s) => s.trim()).filter(Boolean);
   const words = $('words').value.split(',').map((s) => s.trim()).filter(Boolean);
   const body = { url: urls.length === 1 ? urls[0] : urls, target_words: words, match: $('match').value };
-  for (const f of ['padding_before', 'padding_after', 'merge_gap', 'max_length', 'max_clips']) {
+  for (const f of ['padding_before', 'padding_after', 'merge_gap', 'max_length', 'max_clips', 'min_confidence']) {
     const v = numberField(f);
     if (v !== undefined) body[f] = v;
   }
+  body.targeted = $('targeted').checked;
   $('submit').disabled = true;
   msg.className = 'msg';
   msg.textContent = 'starting…';
