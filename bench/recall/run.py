@@ -206,8 +206,10 @@ def main():
             if os.path.exists(lib):
                 os.remove(lib)
             words = [x for t in TARGETS for x in ("-w", t)]
+            # One-best only (targeted search is the default): the pass
+            # measured must not find the whole-file hits in the library.
             fill = subprocess.run([BIN, "--log-level", "warn", "supercut", "-i"] + files + words + flags +
-                                  ["--library", lib], capture_output=True, text=True)
+                                  ["--no-targeted", "--library", lib], capture_output=True, text=True)
             if fill.returncode not in (0, 4):
                 sys.exit("studioflow failed filling the library on %s: %s" % (name, fill.stderr))
             p = subprocess.run([BIN, "--log-level", "warn", "supercut", "--from-library", "--library", lib,
