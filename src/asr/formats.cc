@@ -51,9 +51,11 @@ nlohmann::json to_json(const Transcript& t) {
   if (!t.hits.empty()) {
     nlohmann::json hits = nlohmann::json::array();
     for (const auto& h : t.hits) {
-      hits.push_back({{"query", h.query}, {"start", h.start}, {"end", h.end}, {"phones", h.phones},
-                      {"spotted", h.spotted}, {"spot_score", h.spot_score}, {"posterior", h.posterior},
-                      {"biased_posterior", h.biased_posterior}});
+      nlohmann::json jh = {{"query", h.query}, {"start", h.start}, {"end", h.end}, {"phones", h.phones},
+                           {"spotted", h.spotted}, {"spot_score", h.spot_score}, {"posterior", h.posterior},
+                           {"biased_posterior", h.biased_posterior}};
+      if (h.expected_seconds > 0) jh["expected_seconds"] = h.expected_seconds;
+      hits.push_back(std::move(jh));
     }
     j["hits"] = std::move(hits);
   }
@@ -112,6 +114,7 @@ Result<Transcript> transcript_from_json(const nlohmann::json& j) {
       if (number(jh, "spot_score", &v)) h.spot_score = static_cast<float>(v);
       if (number(jh, "posterior", &v)) h.posterior = static_cast<float>(v);
       if (number(jh, "biased_posterior", &v)) h.biased_posterior = static_cast<float>(v);
+      if (number(jh, "expected_seconds", &v) && v > 0) h.expected_seconds = static_cast<float>(v);
       if (auto sp = jh.find("spotted"); sp != jh.end() && sp->is_boolean()) h.spotted = sp->get<bool>();
       t.hits.push_back(std::move(h));
     }

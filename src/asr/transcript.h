@@ -48,6 +48,9 @@ struct TargetHit {
   // words a share of its probability everywhere (PocketSphinx: a unigram
   // model of the targets interpolated with the normal one).
   float biased_posterior = 0;
+  // How long the acoustic model expects the phrase's phones to last, in
+  // seconds (asr/sphinx/phone_durations.h; 0: unknown).
+  float expected_seconds = 0;
 };
 
 struct Transcript {

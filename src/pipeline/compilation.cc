@@ -97,6 +97,7 @@ nlohmann::json evidence_to_json(const search::Evidence& e) {
   ev["posterior"] = e.posterior;
   ev["biased_posterior"] = e.biased_posterior;
   if (e.phones > 0) ev["phones"] = e.phones;
+  if (e.expected_seconds > 0) ev["expected_seconds"] = e.expected_seconds;
   return ev;
 }
 

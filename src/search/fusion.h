@@ -46,7 +46,9 @@ std::vector<std::string> target_phrases(const Matcher& matcher);
 // counts for more the more phones the query has: short words are easily
 // heard in noise (the per-length threshold of the targeted search). A
 // spotter-only candidate whose detection was squeezed into less time than
-// people take to say the query's phones (Evidence::phone_seconds) loses
+// people take to say the query's phones (Evidence::phone_seconds against
+// Evidence::expected_seconds, the length the acoustic model expects of
+// those phones; a fixed length a phone when that is unknown) loses
 // confidence, down to below what no evidence at all gives: that is how
 // noise imitates a word, and the posteriors at such a place are the
 // biased model's expectation more than what was heard. A detection longer

@@ -49,6 +49,9 @@ struct Evidence {
   float posterior = 0;
   float biased_posterior = 0;
   int phones = 0;  // the query's length in phones (0: unknown)
+  // How long the acoustic model expects the query's phones to last
+  // (asr::TargetHit::expected_seconds; 0: unknown).
+  float expected_seconds = 0;
 };
 
 struct Match {

@@ -158,6 +158,11 @@ class TargetedSearch(unittest.TestCase):
             self.assertIn("spot_score", e)
             self.assertGreater(e["phone_seconds"], 0.05, e)
             self.assertLess(e["phone_seconds"], 0.3, e)
+            # The length the acoustic model expects of K AW N S AH L, and
+            # the detection at least 0.8 of it.
+            self.assertGreater(e["expected_seconds"], 0.3, e)
+            self.assertLess(e["expected_seconds"], 1.0, e)
+            self.assertGreaterEqual(e["phone_seconds"] * e["phones"], 0.8 * e["expected_seconds"], e)
         _, p = self.cut(path, ["council"], "--min-confidence", "1.01", codes=(2,))
         self.assertIn("--min-confidence", p.stderr)
 

@@ -146,6 +146,39 @@ TEST(FusionTest, ADetectionSqueezedIntoTooLittleTimeCountsLess) {
   EXPECT_FLOAT_EQ(confidence(heard), confidence(heard_longer));
 }
 
+TEST(FusionTest, ADetectionIsJudgedAgainstTheLengthItsPhonesAreExpectedToLast) {
+  // The same 45 ms a phone: quick enough for a word of short phones the
+  // model expects to last 0.25 s in all, far too quick for one of long
+  // phones it expects to last 0.5 s. The hits carry the expected length,
+  // and the fused evidence keeps it.
+  const std::vector<std::string> queries = {"europe", "teachers"};
+  asr::TargetHit quick = spotted("europe", 1.0, 1.225, -25, 5);
+  asr::TargetHit slow = spotted("teachers", 3.0, 3.225, -25, 5);
+  quick.expected_seconds = 0.25f;
+  slow.expected_seconds = 0.5f;
+  auto out = fuse(0, {}, std::vector<asr::TargetHit>{quick, slow}, queries, 0.0);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_FLOAT_EQ(out[0].evidence.expected_seconds, 0.25f);
+  EXPECT_NEAR(out[0].evidence.phone_seconds, 0.045, 1e-6);
+  EXPECT_GT(out[0].confidence, kDefaultMinConfidence);
+  EXPECT_LT(out[1].confidence, kDefaultMinConfidence);
+  EXPECT_LT(out[1].confidence, confidence(Evidence{}));  // below no evidence at all
+  // At or past 0.8 of the expected length nothing is taken off, and more
+  // earns nothing.
+  Evidence e = out[1].evidence;
+  e.phone_seconds = 0.08f;
+  const float at = confidence(e);
+  e.phone_seconds = 0.2f;
+  EXPECT_FLOAT_EQ(confidence(e), at);
+  e.phone_seconds = 0.07f;
+  EXPECT_LT(confidence(e), at);
+  // Without an expected length (hits kept from before it was known) the
+  // fixed 70 ms a phone applies: 45 ms is squeezed.
+  Evidence unknown = out[0].evidence;
+  unknown.expected_seconds = 0;
+  EXPECT_LT(confidence(unknown), kDefaultMinConfidence);
+}
+
 TEST(FusionTest, HitJoinsTheOneBestMatchAtTheSamePlace) {
   const std::vector<std::string> queries = {"Budget"};
   std::vector<Match> m = {one_best("Budget", 1.0, 1.5)};

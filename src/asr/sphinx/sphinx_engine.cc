@@ -20,6 +20,7 @@
 
 #include "asr/sphinx/denoise.h"
 #include "asr/sphinx/letter_to_sound.h"
+#include "asr/sphinx/phone_durations.h"
 #include "core/log.h"
 
 namespace sf::asr::sphinx {
@@ -125,7 +126,8 @@ Status through_file(std::string_view name, const std::string& text, Read read) {
 
 class SphinxEngine final : public Engine {
  public:
-  SphinxEngine(ps_decoder_t* ps, cmd_ln_t* config) : ps_(ps), config_(config), lm_search_(ps_get_search(ps)) {}
+  SphinxEngine(ps_decoder_t* ps, cmd_ln_t* config, std::map<std::string, double> phone_seconds)
+      : ps_(ps), config_(config), lm_search_(ps_get_search(ps)), phone_seconds_(std::move(phone_seconds)) {}
   ~SphinxEngine() override {
     ps_free(ps_);
     cmd_ln_free_r(config_);
@@ -144,7 +146,7 @@ class SphinxEngine final : public Engine {
       t.tokens = split_spaces(phrase);
       bool ok = !t.tokens.empty();
       for (const auto& token : t.tokens) {
-        int n = phones_of(token);
+        int n = phones_of(token, &t.expected_seconds);
         if (n <= 0) {
           ok = false;
           if (warned_.insert(token).second) {
@@ -157,6 +159,7 @@ class SphinxEngine final : public Engine {
         t.phones += n;
       }
       if (!ok) continue;
+      t.expected_seconds = std::max(0.0, t.expected_seconds);
       // Per-phrase threshold: the spotter's score adds up over the phrase's
       // phones, so a longer phrase is let through at a lower score.
       char line[512];
@@ -238,12 +241,15 @@ class SphinxEngine final : public Engine {
     std::string query;
     std::vector<std::string> tokens;
     int phones = 0;
+    double expected_seconds = 0;  // 0 when a phone's length is unknown
   };
 
   // Phones of `word` in the dictionary; a word it lacks gets a
   // pronunciation from letter-to-sound rules, added to the decoder's
-  // dictionary. 0 when it cannot be pronounced.
-  int phones_of(const std::string& word) {
+  // dictionary. 0 when it cannot be pronounced. Adds the length the
+  // acoustic model expects of those phones to *expected_seconds, or sets
+  // it to -1 for good when one of them has none.
+  int phones_of(const std::string& word, double* expected_seconds) {
     char* phones = ps_lookup_word(ps_, word.c_str());
     if (phones == nullptr) {
       std::optional<std::string> guess = letter_to_sound(word);
@@ -252,9 +258,17 @@ class SphinxEngine final : public Engine {
       phones = ps_lookup_word(ps_, word.c_str());
       if (phones == nullptr) return 0;
     }
-    const int n = static_cast<int>(split_spaces(phones).size());
+    const std::vector<std::string> list = split_spaces(phones);
     ckd_free(phones);
-    return n;
+    for (const auto& p : list) {
+      auto d = phone_seconds_.find(p);
+      if (d == phone_seconds_.end() || *expected_seconds < 0) {
+        *expected_seconds = -1;
+      } else {
+        *expected_seconds += d->second;
+      }
+    }
+    return static_cast<int>(list.size());
   }
 
   // The biased search (kBiasedSearch): the normal language model
@@ -456,6 +470,7 @@ class SphinxEngine final : public Engine {
           h.start = to_time(sf);
           h.end = to_time(ef + 1);
           h.phones = target.phones;
+          h.expected_seconds = static_cast<float>(target.expected_seconds);
           h.posterior = static_cast<float>(p);
           h.biased_posterior = static_cast<float>(b);
           t->hits.push_back(std::move(h));
@@ -471,6 +486,7 @@ class SphinxEngine final : public Engine {
       h.phones = s.target->phones;
       h.spotted = true;
       h.spot_score = s.score;
+      h.expected_seconds = static_cast<float>(s.target->expected_seconds);
       h.posterior = static_cast<float>(posterior_in(lattice, *s.target, s.sf, s.ef));
       h.biased_posterior = static_cast<float>(posterior_in(biased, *s.target, s.sf, s.ef));
       t->hits.push_back(std::move(h));
@@ -484,6 +500,8 @@ class SphinxEngine final : public Engine {
   ps_decoder_t* ps_;
   cmd_ln_t* config_;
   std::string lm_search_;  // the normal language-model search's name
+  // The length the acoustic model expects of each phone (phone_durations.h).
+  std::map<std::string, double> phone_seconds_;
   bool biased_ = false;    // whether kBiasedSearch is set up for targets_
   std::vector<std::string> requested_;  // as last given to set_targets()
   std::vector<Target> targets_;         // those the spotter searches for
@@ -532,12 +550,19 @@ Result<std::unique_ptr<Engine>> create_engine(const EngineOptions& options) {
                                  // count, the worker process or a retry (and the library's copy).
                                  "-remove_noise", "no", nullptr);
   if (config == nullptr) return internal_error("pocketsphinx: invalid configuration");
+  // How long the model expects each phone to last: a spotter detection is
+  // judged against it (search/fusion.h).
+  auto phone_seconds = expected_phone_seconds(hmm, cmd_ln_int32_r(config, "-frate"));
+  if (!phone_seconds.ok()) {
+    cmd_ln_free_r(config);
+    return phone_seconds.status();
+  }
   ps_decoder_t* ps = ps_init(config);
   if (ps == nullptr) {
     cmd_ln_free_r(config);
     return corrupt("pocketsphinx: cannot load the model in " + dir.string());
   }
-  auto engine = std::unique_ptr<Engine>(new SphinxEngine(ps, config));
+  auto engine = std::unique_ptr<Engine>(new SphinxEngine(ps, config, std::move(*phone_seconds)));
   if (!options.target_words.empty()) SF_RETURN_IF_ERROR(engine->set_targets(options.target_words));
   return engine;
 }
