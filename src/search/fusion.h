@@ -25,9 +25,9 @@ namespace sf::search {
 // The default --min-confidence: on the degraded speech of
 // bench/recall/run.py (noise at 20, 10 and 5 dB, reverberation, the
 // telephone band, speed 0.9 and 1.1) it keeps precision >= 0.9 in every
-// condition but babble at 10 dB on two of four voices (0.86); 0.5 let
-// precision fall to 0.79 at pink 5 dB and 0.83 in reverberation
-// (bench/RESULTS.md).
+// condition but babble at 10 dB on two of four voices (0.87) and pink
+// noise at 5 dB (0.85); 0.5 let precision fall further, to 0.75 at pink
+// 5 dB and 0.89 in reverberation (bench/RESULTS.md).
 inline constexpr double kDefaultMinConfidence = 0.6;
 
 // The phrase an engine searches for `query`: its tokens (tokenize())
