@@ -44,6 +44,7 @@ while [[ $# -gt 0 ]]; do
     --repeat) REPEAT=$2; shift 2 ;;
     --word) WORDS+=("$2"); shift 2 ;;
     --fresh) FRESH=1; shift ;;
+    --targeted) shift ;;  # the default (kept so earlier recorded commands still run)
     --no-targeted) SUPERCUT_ARGS+=(--no-targeted); shift ;;
     --json) JSON_OUT=$2; shift 2 ;;
     -h|--help) sed -n '2,20p' "$0"; exit 0 ;;

@@ -24,8 +24,8 @@ namespace {
 // fully at 0.5. The ratio's settings were chosen on voices rms, slt, awb
 // and kal16 at 10 dB (pink, babble, music) and checked on festival's kal,
 // ked and HTS slt voices (bench/RESULTS.md). Without an expected length
-// (hits stored before it was known), a flat 70 ms a phone stands in for
-// it. The biased decode's posterior
+// (a model whose phone lengths could not be read), a flat 70 ms a phone
+// stands in for it. The biased decode's posterior
 // (asr::TargetHit::biased_posterior) weighs less than the normal
 // lattice's, its language model having been pushed towards the targets.
 // The biased-decode weight, the duration rule and the bias were chosen

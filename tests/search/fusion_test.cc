@@ -172,7 +172,7 @@ TEST(FusionTest, ADetectionIsJudgedAgainstTheLengthItsPhonesAreExpectedToLast) {
   EXPECT_FLOAT_EQ(confidence(e), at);
   e.phone_seconds = 0.07f;
   EXPECT_LT(confidence(e), at);
-  // Without an expected length (hits kept from before it was known) the
+  // Without an expected length (a model whose phone lengths are unknown) the
   // fixed 70 ms a phone applies: 45 ms is squeezed.
   Evidence unknown = out[0].evidence;
   unknown.expected_seconds = 0;

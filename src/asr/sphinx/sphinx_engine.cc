@@ -145,9 +145,10 @@ class SphinxEngine final : public Engine {
       t.query = phrase;
       t.tokens = split_spaces(phrase);
       bool ok = !t.tokens.empty();
+      std::vector<std::string> phones;
       for (const auto& token : t.tokens) {
-        int n = phones_of(token, &t.expected_seconds);
-        if (n <= 0) {
+        std::vector<std::string> p = phones_of(token);
+        if (p.empty()) {
           ok = false;
           if (warned_.insert(token).second) {
             SF_LOG_WARN("cannot pronounce '{}' (not in the dictionary, no letter-to-sound rule fits): "
@@ -156,10 +157,11 @@ class SphinxEngine final : public Engine {
           }
           break;
         }
-        t.phones += n;
+        phones.insert(phones.end(), p.begin(), p.end());
       }
       if (!ok) continue;
-      t.expected_seconds = std::max(0.0, t.expected_seconds);
+      t.phones = static_cast<int>(phones.size());
+      t.expected_seconds = expected_seconds(phones);
       // Per-phrase threshold: the spotter's score adds up over the phrase's
       // phones, so a longer phrase is let through at a lower score.
       char line[512];
@@ -246,29 +248,31 @@ class SphinxEngine final : public Engine {
 
   // Phones of `word` in the dictionary; a word it lacks gets a
   // pronunciation from letter-to-sound rules, added to the decoder's
-  // dictionary. 0 when it cannot be pronounced. Adds the length the
-  // acoustic model expects of those phones to *expected_seconds, or sets
-  // it to -1 for good when one of them has none.
-  int phones_of(const std::string& word, double* expected_seconds) {
+  // dictionary. Empty when it cannot be pronounced.
+  std::vector<std::string> phones_of(const std::string& word) {
     char* phones = ps_lookup_word(ps_, word.c_str());
     if (phones == nullptr) {
       std::optional<std::string> guess = letter_to_sound(word);
-      if (!guess || ps_add_word(ps_, word.c_str(), guess->c_str(), TRUE) < 0) return 0;
+      if (!guess || ps_add_word(ps_, word.c_str(), guess->c_str(), TRUE) < 0) return {};
       SF_LOG_INFO("'{}' is not in the dictionary: pronounced /{}/ by letter-to-sound rules", word, *guess);
       phones = ps_lookup_word(ps_, word.c_str());
-      if (phones == nullptr) return 0;
+      if (phones == nullptr) return {};
     }
-    const std::vector<std::string> list = split_spaces(phones);
+    std::vector<std::string> list = split_spaces(phones);
     ckd_free(phones);
-    for (const auto& p : list) {
+    return list;
+  }
+
+  // How long the acoustic model expects `phones` to last; 0 (unknown) when
+  // it has no length for one of them.
+  double expected_seconds(const std::vector<std::string>& phones) const {
+    double sum = 0;
+    for (const auto& p : phones) {
       auto d = phone_seconds_.find(p);
-      if (d == phone_seconds_.end() || *expected_seconds < 0) {
-        *expected_seconds = -1;
-      } else {
-        *expected_seconds += d->second;
-      }
+      if (d == phone_seconds_.end()) return 0;
+      sum += d->second;
     }
-    return static_cast<int>(list.size());
+    return sum;
   }
 
   // The biased search (kBiasedSearch): the normal language model
@@ -519,6 +523,26 @@ std::mutex& creation_mutex() {
   return mu;
 }
 
+// How long the model in `hmm` expects each phone to last, at `frate`
+// frames a second: a spotter detection is judged against it
+// (search/fusion.h). Read once per process and model; call under
+// creation_mutex(). A model whose files this cannot read (a text model
+// definition) gets none, with a warning: its detections are judged by a
+// fixed length a phone instead.
+const std::map<std::string, double>& model_phone_seconds(const std::filesystem::path& hmm, int frate) {
+  static std::map<std::pair<std::string, int>, std::map<std::string, double>> cache;
+  auto [it, added] = cache.try_emplace({hmm.string(), frate});
+  if (added) {
+    auto read = expected_phone_seconds(hmm, frate);
+    if (read.ok()) {
+      it->second = std::move(*read);
+    } else {
+      SF_LOG_WARN("{}; targeted search judges detections by a fixed length a phone", read.status().message());
+    }
+  }
+  return it->second;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Engine>> create_engine(const EngineOptions& options) {
@@ -550,19 +574,13 @@ Result<std::unique_ptr<Engine>> create_engine(const EngineOptions& options) {
                                  // count, the worker process or a retry (and the library's copy).
                                  "-remove_noise", "no", nullptr);
   if (config == nullptr) return internal_error("pocketsphinx: invalid configuration");
-  // How long the model expects each phone to last: a spotter detection is
-  // judged against it (search/fusion.h).
-  auto phone_seconds = expected_phone_seconds(hmm, cmd_ln_int32_r(config, "-frate"));
-  if (!phone_seconds.ok()) {
-    cmd_ln_free_r(config);
-    return phone_seconds.status();
-  }
+  const std::map<std::string, double>& phone_seconds = model_phone_seconds(hmm, cmd_ln_int32_r(config, "-frate"));
   ps_decoder_t* ps = ps_init(config);
   if (ps == nullptr) {
     cmd_ln_free_r(config);
     return corrupt("pocketsphinx: cannot load the model in " + dir.string());
   }
-  auto engine = std::unique_ptr<Engine>(new SphinxEngine(ps, config, std::move(*phone_seconds)));
+  auto engine = std::unique_ptr<Engine>(new SphinxEngine(ps, config, phone_seconds));
   if (!options.target_words.empty()) SF_RETURN_IF_ERROR(engine->set_targets(options.target_words));
   return engine;
 }
