@@ -101,6 +101,15 @@ nlohmann::json evidence_to_json(const search::Evidence& e) {
   return ev;
 }
 
+nlohmann::json matches_to_json(std::span<const search::Match> matches) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& m : matches) {
+    out.push_back({{"query", m.query}, {"start", m.start}, {"end", m.end}, {"confidence", m.confidence},
+                   {"evidence", evidence_to_json(m.evidence)}});
+  }
+  return out;
+}
+
 nlohmann::json CompilationReport::to_json() const {
   using nlohmann::json;
   json j = {{"words", target_words},
@@ -142,12 +151,7 @@ nlohmann::json CompilationReport::to_json() const {
                {"words", join_words(c.words)},
                {"text", c.text},
                {"confidence", c.confidence}};
-    json jm = json::array();
-    for (const auto& m : c.matches) {
-      jm.push_back({{"query", m.query}, {"start", m.start}, {"end", m.end}, {"confidence", m.confidence},
-                    {"evidence", evidence_to_json(m.evidence)}});
-    }
-    jc["matches"] = std::move(jm);
+    jc["matches"] = matches_to_json(c.matches);
     if (rendered || dry_run) {
       jc["output_start"] = c.output_start;
       jc["output_end"] = c.output_end;

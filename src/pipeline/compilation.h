@@ -25,6 +25,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -194,6 +195,11 @@ struct CompilationReport {
 // only, the detection's seconds per phone), "posterior",
 // "biased_posterior", "phones" (when known)}.
 nlohmann::json evidence_to_json(const search::Evidence& evidence);
+
+// A clip's matches as the report (and the service's clips_extracted)
+// write them: [{"query", "start", "end", "confidence", "evidence"}], in
+// the given order.
+nlohmann::json matches_to_json(std::span<const search::Match> matches);
 
 // The cut as an editor timeline (export/timeline.h): one source per input
 // (by index), the clips with their source and output ranges and sentences;

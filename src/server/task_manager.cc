@@ -507,6 +507,9 @@ void TaskManager::run_task(const std::shared_ptr<Task>& t) {
                        {"start", c.start},
                        {"end", c.end},
                        {"words", c.words},
+                       {"text", c.text},
+                       {"confidence", c.confidence},
+                       {"matches", p::matches_to_json(c.matches)},
                        {"output_start", c.output_start},
                        {"output_end", c.output_end}});
     }

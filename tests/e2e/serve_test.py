@@ -229,6 +229,20 @@ class Contract(ServeCase):
         st = s.wait(r["task_id"])
         self.assertEqual(st["status"], "completed", st["errors"])
         self.assertEqual(st["word_count"], 1)
+        # The clip says how sure it is and why: the one-best transcript
+        # does not have the name, the spotter heard it.
+        [clip] = st["clips_extracted"]
+        self.assertGreaterEqual(clip["confidence"], 0.6)
+        self.assertLessEqual(clip["confidence"], 1.0)
+        [m] = clip["matches"]
+        self.assertEqual(m["query"], "okonkwo")
+        self.assertEqual(m["confidence"], clip["confidence"])
+        self.assertLessEqual(clip["start"], m["start"])
+        self.assertLessEqual(m["end"], clip["end"])
+        self.assertFalse(m["evidence"]["one_best"])
+        self.assertTrue(m["evidence"]["spotted"])
+        self.assertNotIn("okonkwo", clip["text"].split())  # the sentence as the one-best heard it
+        self.assertIn("spoke", clip["text"].split())
         code, r = s.json("POST", "/create_compilation", {"url": name, "target_words": ["okonkwo"], "targeted": False})
         self.assertEqual(code, 200, r)
         st = s.wait(r["task_id"])
