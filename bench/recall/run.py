@@ -152,7 +152,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--conditions", default=",".join(CONDITIONS))
     ap.add_argument("--voices", default=",".join(VOICES + (list(FESTIVAL_VOICES) if shutil.which("text2wave") else [])))
-    ap.add_argument("--threshold", type=float, default=0.6, help="the default --min-confidence")
+    ap.add_argument("--threshold", type=float, default=0.75, help="the default --min-confidence")
     ap.add_argument("--json", default=os.path.join(ROOT, "build", "bench", "recall", "last.json"))
     ap.add_argument("--keep", help="keep the audio in this folder")
     ap.add_argument("--library-pass", action="store_true",

@@ -22,13 +22,15 @@
 
 namespace sf::search {
 
-// The default --min-confidence: on the degraded speech of
-// bench/recall/run.py (noise at 20, 10 and 5 dB, reverberation, the
-// telephone band, speed 0.9 and 1.1) it keeps precision >= 0.9 in every
-// condition but babble at 10 dB on two of four voices (0.87) and pink
-// noise at 5 dB (0.85); 0.5 let precision fall further, to 0.75 at pink
-// 5 dB and 0.89 in reverberation (bench/RESULTS.md).
-inline constexpr double kDefaultMinConfidence = 0.6;
+// The default --min-confidence, calibrated for precision: on the degraded
+// speech of bench/recall/run.py (seven voices; pink, babble and music at
+// 20, 10 and 5 dB, reverberation, the telephone band, speed 0.9 and 1.1)
+// it keeps precision >= 0.9 in every condition but babble at 5 dB on two
+// of the seven voices (0.71) and the telephone band on two others (0.89).
+// 0.6 let it fall to 0.79 at pink 5 dB, 0.83 in the telephone band and
+// 0.87 at babble 10 dB; 0.75 finds up to 0.08 fewer of the words at 10 dB
+// (bench/RESULTS.md).
+inline constexpr double kDefaultMinConfidence = 0.75;
 
 // The phrase an engine searches for `query`: its tokens (tokenize())
 // joined by one space; "" when it has none. Only exact-mode queries are

@@ -232,7 +232,7 @@ class Contract(ServeCase):
         # The clip says how sure it is and why: the one-best transcript
         # does not have the name, the spotter heard it.
         [clip] = st["clips_extracted"]
-        self.assertGreaterEqual(clip["confidence"], 0.6)
+        self.assertGreaterEqual(clip["confidence"], 0.75)  # the default min_confidence
         self.assertLessEqual(clip["confidence"], 1.0)
         [m] = clip["matches"]
         self.assertEqual(m["query"], "okonkwo")

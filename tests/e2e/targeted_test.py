@@ -241,7 +241,7 @@ class LibraryTargeted(unittest.TestCase):
         for h in hits:
             self.assertEqual(h["query"], "okonkwo")
             self.assertTrue(h["evidence"]["spotted"])
-            self.assertGreaterEqual(h["confidence"], 0.6)  # the default --min-confidence
+            self.assertGreaterEqual(h["confidence"], 0.75)  # the default --min-confidence
             self.assertEqual(os.path.realpath(h["path"]), os.path.realpath(self.talk))
         # Each hit lies in a sentence that says the name: the first (from
         # 0 s) or the last (after five sentences and their pauses).

@@ -99,7 +99,7 @@ TEST(FusionTest, TheBiasedDecodeCountsLessThanTheNormalLattice) {
   // With a fair spotter score, a doubtful one does.
   biased.spotted = true;
   biased.phones = 6;
-  biased.spot_score = -34;
+  biased.spot_score = -28;
   EXPECT_GT(confidence(biased), kDefaultMinConfidence);
 }
 
@@ -127,7 +127,7 @@ TEST(FusionTest, ADetectionSqueezedIntoTooLittleTimeCountsLess) {
   // phone models allow: how noise imitates a word. Five in 0.35 s is how
   // people say one.
   const std::vector<std::string> queries = {"europe"};
-  std::vector<asr::TargetHit> hits = {spotted("europe", 1.0, 1.15, -25, 5), spotted("europe", 4.0, 4.35, -25, 5)};
+  std::vector<asr::TargetHit> hits = {spotted("europe", 1.0, 1.15, -18, 5), spotted("europe", 4.0, 4.35, -18, 5)};
   auto out = fuse(0, {}, hits, queries, 0.0);
   ASSERT_EQ(out.size(), 2u);
   EXPECT_NEAR(out[0].evidence.phone_seconds, 0.03, 1e-6);
@@ -152,8 +152,8 @@ TEST(FusionTest, ADetectionIsJudgedAgainstTheLengthItsPhonesAreExpectedToLast) {
   // phones it expects to last 0.5 s. The hits carry the expected length,
   // and the fused evidence keeps it.
   const std::vector<std::string> queries = {"europe", "teachers"};
-  asr::TargetHit quick = spotted("europe", 1.0, 1.225, -25, 5);
-  asr::TargetHit slow = spotted("teachers", 3.0, 3.225, -25, 5);
+  asr::TargetHit quick = spotted("europe", 1.0, 1.225, -18, 5);
+  asr::TargetHit slow = spotted("teachers", 3.0, 3.225, -18, 5);
   quick.expected_seconds = 0.25f;
   slow.expected_seconds = 0.5f;
   auto out = fuse(0, {}, std::vector<asr::TargetHit>{quick, slow}, queries, 0.0);
