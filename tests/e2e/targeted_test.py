@@ -55,6 +55,41 @@ class TargetedSearch(unittest.TestCase):
         self.assertTrue(m["evidence"]["spotted"])
         self.assertGreaterEqual(m["confidence"], report["min_confidence"])
 
+    def test_a_model_whose_phone_lengths_cannot_be_read_still_listens(self):
+        # PocketSphinx reads a model definition in text too; the phone
+        # lengths are read from the binary one only. Such a model loads with
+        # a warning naming the file, and its detections are judged by a
+        # fixed length a phone: the name is still found, without an
+        # expected length in its evidence.
+        model = os.path.join(self.dir, "model")
+        hmm = os.path.join(model, "en-us")
+        os.makedirs(hmm)
+        pkg = subprocess.run(["pkg-config", "--variable=modeldir", "pocketsphinx"], capture_output=True, text=True)
+        source = os.path.join(pkg.stdout.strip() or "/usr/share/pocketsphinx/model", "en-us")
+        for name in os.listdir(os.path.join(source, "en-us")):
+            if name != "mdef":
+                os.symlink(os.path.join(source, "en-us", name), os.path.join(hmm, name))
+        for name in ("en-us.lm.bin", "cmudict-en-us.dict"):
+            os.symlink(os.path.join(source, name), os.path.join(model, name))
+        subprocess.run(["pocketsphinx_mdef_convert", "-text", os.path.join(source, "en-us", "mdef"),
+                        os.path.join(hmm, "mdef")], check=True, capture_output=True)
+        path = os.path.join(self.dir, "name.wav")
+        say("Doctor Okonkwo spoke to the council.", path)
+        report, p = self.cut(path, ["okonkwo", "council"], "--model", model)
+        self.assertIn(os.path.join(hmm, "mdef") + " is not readable", p.stderr)
+        self.assertIn("fixed length a phone", p.stderr)
+        self.assertEqual(self.found(report), ["council", "okonkwo"], p.stdout)
+        for c in report["clips"]:
+            for m in c["matches"]:
+                self.assertNotIn("expected_seconds", m["evidence"])
+        # The model as installed gives the expected lengths.
+        report, p = self.cut(path, ["okonkwo", "council"])
+        self.assertNotIn("not readable", p.stderr)
+        spotted = [m for c in report["clips"] for m in c["matches"] if m["evidence"]["spotted"]]
+        self.assertTrue(spotted)
+        for m in spotted:
+            self.assertGreater(m["evidence"]["expected_seconds"], 0)
+
     def test_targeted_search_is_the_default_and_can_be_turned_off(self):
         path = os.path.join(self.dir, "name.wav")
         say("Doctor Okonkwo spoke to the council.", path)
