@@ -31,6 +31,7 @@ struct SearchFlags {
   pipeline::LibraryOptions library;
   bool targeted = false;
   double min_confidence = search::kDefaultMinConfidence;
+  const CLI::Option* min_confidence_given = nullptr;  // counts whether --min-confidence was given
   int workers = 0;
   std::string model;
 };
@@ -151,7 +152,7 @@ int run_search(const SearchFlags& f) {
   std::string phrase;
   for (const auto& w : f.words) phrase += (phrase.empty() ? "" : " ") + w;
   if (f.targeted) return run_targeted_search(f, lib->get(), phrase, q.media);
-  if (f.min_confidence != search::kDefaultMinConfidence) {
+  if (f.min_confidence_given != nullptr && f.min_confidence_given->count() > 0) {
     return fail(invalid_argument("--min-confidence weighs targeted candidates: it needs --targeted"));
   }
   q.phrases = {phrase};
@@ -191,9 +192,10 @@ void register_search(CLI::App& app, std::vector<Command>& out) {
   cmd->add_flag("--targeted", f->targeted,
                 "also listen again, in the media's audio, where the transcript says something like the words "
                 "(sphinx transcripts; decodes only those places, keeps what it hears in the library)");
-  cmd->add_option("--min-confidence", f->min_confidence, "with --targeted: print only candidates at least this sure, 0..1")
-      ->capture_default_str()
-      ->check(CLI::Range(0.0, 1.0));
+  f->min_confidence_given =
+      cmd->add_option("--min-confidence", f->min_confidence, "with --targeted: print only candidates at least this sure, 0..1")
+          ->capture_default_str()
+          ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--workers", f->workers, "with --targeted: engine instances (0 = one per CPU core)")
       ->capture_default_str()
       ->check(CLI::Range(0, 1024));

@@ -291,9 +291,12 @@ class LibraryTargeted(unittest.TestCase):
         p = run(["search", "okonkwo", "--targeted", "--match", "prefix", "--library", self.lib])
         self.assertEqual(p.returncode, 2, p.stderr)
         self.assertIn("--targeted", p.stderr)
-        p = run(["search", "okonkwo", "--min-confidence", "0.2", "--library", self.lib])
-        self.assertEqual(p.returncode, 2, p.stderr)
-        self.assertIn("--min-confidence", p.stderr)
+        # --min-confidence without --targeted, whatever its value (the
+        # default's too: it is the flag that is out of place).
+        for value in ("0.2", "0.75"):
+            p = run(["search", "okonkwo", "--min-confidence", value, "--library", self.lib])
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn("--min-confidence", p.stderr)
 
 
 if __name__ == "__main__":
