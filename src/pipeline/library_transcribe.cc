@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "asr/sphinx/adapt.h"
 #include "asr/sphinx/denoise.h"
 #include "asr/sphinx/sphinx_engine.h"
 #include "core/log.h"
@@ -25,8 +26,12 @@ store::TranscriptKey transcript_key(const std::string& fingerprint, const Transc
   // placement in file time, segmentation). Raised when that changes words or
   // times, so transcripts made the old way are not reused.
   nlohmann::json o = {{"segment", options.max_segment}, {"audio", kAudioPathVersion}};
-  // PocketSphinx hears audio through its noise reduction.
-  if (e.engine == "sphinx") o["denoise"] = asr::sphinx::kDenoiseVersion;
+  // PocketSphinx hears audio through its noise reduction, with its model
+  // fitted to noisy audio.
+  if (e.engine == "sphinx") {
+    o["denoise"] = asr::sphinx::kDenoiseVersion;
+    o["adapt"] = asr::sphinx::kAdaptVersion;
+  }
   // PocketSphinx's language is its model; only Whisper reads these.
   if (e.engine == "whisper") {
     o["language"] = e.language;

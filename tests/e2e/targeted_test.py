@@ -109,11 +109,11 @@ class TargetedSearch(unittest.TestCase):
         _, p = self.cut(path, ["council", "qx9z"])
         self.assertIn("qx9z", p.stderr)
 
-    def degraded(self, noise="pink", seed=1):
+    def degraded(self, noise="pink", seed=1, snr=20):
         clean = os.path.join(self.dir, "clean.wav")
         say("The budget was approved by the council. Teachers say the budget helps.", clean, "rms")
         noisy = os.path.join(self.dir, "noisy.wav")
-        degrade.write_wav(noisy, degrade.degrade(degrade.read_wav(clean), noise=noise, snr=20, seed=seed))
+        degrade.write_wav(noisy, degrade.degrade(degrade.read_wav(clean), noise=noise, snr=snr, seed=seed))
         words = ["budget", "council", "teachers"]
         want, _ = self.cut(clean, words)
         got, p = self.cut(noisy, words)
@@ -138,6 +138,13 @@ class TargetedSearch(unittest.TestCase):
     # "teachers" with this seed).
     def test_talk_under_babble_finds_what_the_clean_one_finds(self):
         want, got, p = self.degraded("babble", seed=3)
+        self.assertEqual(self.found(got), self.found(want), p.stdout)
+
+    # Under a music bed at 10 dB too: the recognizer's model is fitted to
+    # the noisy audio before it listens (asr/sphinx/adapt.h). Heard through
+    # the model as trained, "council" is lost with this seed.
+    def test_talk_under_loud_music_finds_what_the_clean_one_finds(self):
+        want, got, p = self.degraded("music", seed=4, snr=10)
         self.assertEqual(self.found(got), self.found(want), p.stdout)
 
     def test_the_library_keeps_targeted_hits_for_the_same_words(self):

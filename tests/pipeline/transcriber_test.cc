@@ -6,8 +6,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <random>
 #include <set>
 #include <thread>
 
@@ -257,6 +259,45 @@ TEST_F(TranscriberTest, AnEngineGivenNewTargetsListensForThoseOnly) {
     EXPECT_FLOAT_EQ(third->hits[i].spot_score, first->hits[i].spot_score);
     EXPECT_NEAR(third->hits[i].biased_posterior, first->hits[i].biased_posterior, 1e-4);
   }
+}
+
+// Noisy audio is heard through a model fitted to it (asr/sphinx/adapt.h),
+// and only that audio: what an engine heard before changes nothing.
+TEST_F(TranscriberTest, AnEngineFitsItsModelToNoisyAudioAndPutsItBack) {
+  auto wav = speak("The budget was approved by the council today.", "s.wav");
+  auto clean = media::decode_audio(wav, asr::kSampleRate);
+  ASSERT_TRUE(clean.ok());
+  // White noise 10 dB below the speech's mean power.
+  double power = 0;
+  for (float v : *clean) power += static_cast<double>(v) * v;
+  power /= static_cast<double>(clean->size());
+  std::mt19937 rng(5);
+  std::normal_distribution<double> noise(0, std::sqrt(power / 10));
+  std::vector<float> noisy = *clean;
+  for (auto& v : noisy) v = static_cast<float>(v + noise(rng));
+
+  auto engine = asr::create_engine({});
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  auto before = (*engine)->transcribe(*clean, 0);
+  auto loud = (*engine)->transcribe(noisy, 0);
+  auto after = (*engine)->transcribe(*clean, 0);
+  ASSERT_TRUE(before.ok() && loud.ok() && after.ok());
+  EXPECT_NE(text_of(*before).find("budget"), std::string::npos) << text_of(*before);
+  // The clean audio after the noisy: the model as it was.
+  EXPECT_EQ(text_of(*after), text_of(*before));
+  ASSERT_EQ(after->words().size(), before->words().size());
+  for (size_t i = 0; i < before->words().size(); ++i) {
+    EXPECT_DOUBLE_EQ(after->words()[i].start, before->words()[i].start);
+    EXPECT_FLOAT_EQ(after->words()[i].probability, before->words()[i].probability);
+  }
+  // The noisy audio on an engine that heard nothing before: the same fit,
+  // the same words.
+  auto fresh = asr::create_engine({});
+  ASSERT_TRUE(fresh.ok());
+  auto again = (*fresh)->transcribe(noisy, 0);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(text_of(*again), text_of(*loud));
+  EXPECT_FALSE(text_of(*loud).empty());
 }
 
 TEST_F(TranscriberTest, CentreOnlySpeechInSurroundIsRecognized) {

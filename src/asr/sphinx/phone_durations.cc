@@ -2,55 +2,15 @@
 
 #include <cmath>
 #include <cstdint>
-#include <cstring>
-#include <fstream>
-#include <iterator>
 #include <string_view>
 #include <vector>
+
+#include "asr/sphinx/model_files.h"
 
 namespace sf::asr::sphinx {
 namespace {
 
 namespace fs = std::filesystem;
-
-Result<std::string> read_all(const fs::path& file) {
-  std::error_code ec;
-  if (!fs::exists(file, ec)) return not_found("PocketSphinx model file " + file.string() + " is missing");
-  std::ifstream in(file, std::ios::binary);
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (!in.good() && !in.eof()) return corrupt("cannot read " + file.string());
-  return bytes;
-}
-
-// Reads little- or big-endian 32-bit words of `bytes`, bounds-checked.
-class Reader {
- public:
-  Reader(const std::string& bytes, bool swap) : bytes_(bytes), swap_(swap) {}
-  bool u32(size_t at, uint32_t* out) const {
-    if (at + 4 > bytes_.size()) return false;
-    uint32_t v = 0;
-    std::memcpy(&v, bytes_.data() + at, 4);
-    if (swap_) v = (v >> 24) | ((v >> 8) & 0xff00u) | ((v << 8) & 0xff0000u) | (v << 24);
-    *out = v;
-    return true;
-  }
-  bool i32(size_t at, int32_t* out) const {
-    uint32_t v = 0;
-    if (!u32(at, &v)) return false;
-    *out = static_cast<int32_t>(v);
-    return true;
-  }
-  bool f32(size_t at, float* out) const {
-    uint32_t v = 0;
-    if (!u32(at, &v)) return false;
-    std::memcpy(out, &v, 4);
-    return true;
-  }
-
- private:
-  const std::string& bytes_;
-  bool swap_;
-};
 
 // The names of the context-independent phones of a binary model
 // definition and the transition matrix of each (pocketsphinx's bin_mdef
@@ -59,7 +19,7 @@ class Reader {
 // context tree of n_cd_tree 8-byte nodes, then 12-byte phone records
 // {ssid, tmat, attributes}, the context-independent ones first).
 Result<std::vector<std::pair<std::string, int>>> read_mdef(const fs::path& file) {
-  SF_ASSIGN_OR_RETURN(std::string b, read_all(file));
+  SF_ASSIGN_OR_RETURN(std::string b, read_model_file(file));
   auto bad = [&](std::string_view why) {
     return corrupt("PocketSphinx model definition " + file.string() + " is not readable: " + std::string(why));
   };
@@ -77,7 +37,7 @@ Result<std::vector<std::pair<std::string, int>>> read_mdef(const fs::path& file)
   const uint32_t probe = 1;
   const bool little = *reinterpret_cast<const uint8_t*>(&probe) == 1;
   if (!little) swap = !swap;
-  Reader r(b, swap);
+  WordReader r(b, swap);
   int32_t description = 0;
   if (!r.i32(8, &description) || description < 0) return bad("no description length");
   size_t at = 12 + static_cast<size_t>(description);
@@ -111,32 +71,22 @@ Result<std::vector<std::pair<std::string, int>>> read_mdef(const fs::path& file)
 // each, the value count, the values (float32; counts or probabilities: each
 // row is normalized here).
 Result<std::vector<std::vector<std::vector<double>>>> read_tmat(const fs::path& file) {
-  SF_ASSIGN_OR_RETURN(std::string b, read_all(file));
+  SF_ASSIGN_OR_RETURN(std::string b, read_model_file(file));
   auto bad = [&](std::string_view why) {
     return corrupt("PocketSphinx transition matrices " + file.string() + " are not readable: " + std::string(why));
   };
-  if (b.compare(0, 3, "s3\n") != 0) return bad("no s3 header");
-  const size_t header = b.find("endhdr\n");
-  if (header == std::string::npos) return bad("the header does not end");
-  size_t at = header + 7;
-  uint32_t order = 0;
-  Reader native(b, false);
-  if (!native.u32(at, &order)) return bad("no byte-order word");
-  bool swap = false;
-  if (order == 0x44332211u) {
-    swap = true;
-  } else if (order != 0x11223344u) {
-    return bad("an unknown byte order");
-  }
-  Reader r(b, swap);
+  auto layout = parameter_layout(b);
+  if (!layout.ok()) return bad(layout.status().message());
+  size_t at = layout->data;
+  WordReader r(b, layout->swap);
   int32_t n = 0, rows = 0, cols = 0, total = 0;
-  if (!r.i32(at + 4, &n) || !r.i32(at + 8, &rows) || !r.i32(at + 12, &cols) || !r.i32(at + 16, &total)) {
+  if (!r.i32(at, &n) || !r.i32(at + 4, &rows) || !r.i32(at + 8, &cols) || !r.i32(at + 12, &total)) {
     return bad("its sizes are cut short");
   }
   if (n <= 0 || rows <= 0 || cols != rows + 1 || static_cast<int64_t>(n) * rows * cols != total) {
     return bad("its sizes do not fit together");
   }
-  at += 20;
+  at += 16;
   std::vector<std::vector<std::vector<double>>> out(static_cast<size_t>(n));
   for (auto& m : out) {
     m.assign(static_cast<size_t>(rows), std::vector<double>(static_cast<size_t>(cols), 0.0));

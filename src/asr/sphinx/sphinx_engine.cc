@@ -3,6 +3,8 @@
 #include <pocketsphinx.h>
 #include <sphinxbase/ckd_alloc.h>
 #include <sphinxbase/err.h>
+#include <sphinxbase/fe.h>
+#include <sphinxbase/feat.h>
 #include <sphinxbase/ngram_model.h>
 #include <unistd.h>
 
@@ -13,11 +15,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <mutex>
 #include <set>
 #include <sstream>
 
+#include "asr/sphinx/adapt.h"
 #include "asr/sphinx/denoise.h"
 #include "asr/sphinx/letter_to_sound.h"
 #include "asr/sphinx/phone_durations.h"
@@ -126,8 +130,10 @@ Status through_file(std::string_view name, const std::string& text, Read read) {
 
 class SphinxEngine final : public Engine {
  public:
-  SphinxEngine(ps_decoder_t* ps, cmd_ln_t* config, std::map<std::string, double> phone_seconds)
-      : ps_(ps), config_(config), lm_search_(ps_get_search(ps)), phone_seconds_(std::move(phone_seconds)) {}
+  SphinxEngine(ps_decoder_t* ps, cmd_ln_t* config, std::map<std::string, double> phone_seconds,
+               std::shared_ptr<const ModelGaussians> gaussians)
+      : ps_(ps), config_(config), lm_search_(ps_get_search(ps)), phone_seconds_(std::move(phone_seconds)),
+        gaussians_(std::move(gaussians)) {}
   ~SphinxEngine() override {
     ps_free(ps_);
     cmd_ln_free_r(config_);
@@ -197,6 +203,8 @@ class SphinxEngine final : public Engine {
       float v = std::clamp(heard[i], -1.0f, 1.0f);
       pcm[i] = static_cast<int16_t>(std::lrint(v * 32767.0f));
     }
+    // The model is fitted to noisy audio (adapt.h); clean audio hears it as is.
+    SF_RETURN_IF_ERROR(adapt(audio, pcm));
     if (ps_start_utt(ps_) < 0) return internal_error("pocketsphinx: cannot start an utterance");
     if (ps_process_raw(ps_, pcm.data(), pcm.size(), FALSE, TRUE) < 0) {
       ps_end_utt(ps_);
@@ -245,6 +253,62 @@ class SphinxEngine final : public Engine {
     int phones = 0;
     double expected_seconds = 0;  // 0 when a phone's length is unknown
   };
+
+  // The features PocketSphinx computes from `pcm` (its own front end and
+  // feature computation, as a whole utterance): frames x the streams'
+  // dimensions, concatenated. Empty when they cannot be computed.
+  std::vector<std::vector<float>> features(const std::vector<int16_t>& pcm) {
+    std::vector<std::vector<float>> out;
+    fe_t* fe = ps_get_fe(ps_);
+    feat_t* fcb = ps_get_feat(ps_);
+    if (fe == nullptr || fcb == nullptr || pcm.empty()) return out;
+    fe_start_utt(fe);
+    const int16* at = pcm.data();
+    size_t left = pcm.size();
+    int32 frames = 0;
+    if (fe_process_frames(fe, &at, &left, nullptr, &frames, nullptr) < 0 || frames <= 0) return out;
+    const int ncep = fe_get_output_size(fe);
+    mfcc_t** cep = static_cast<mfcc_t**>(ckd_calloc_2d(frames + 2, ncep, sizeof(mfcc_t)));
+    int32 made = frames + 1;
+    int32 last = 0;
+    if (fe_process_frames(fe, &at, &left, cep, &made, nullptr) < 0 || fe_end_utt(fe, cep[made], &last) < 0) {
+      ckd_free_2d(cep);
+      return out;
+    }
+    made += last;
+    mfcc_t*** feat = feat_array_alloc(fcb, made + feat_window_size(fcb));
+    int32 consumed = made;
+    const int32 n = feat_s2mfc2feat_live(fcb, cep, &consumed, TRUE, TRUE, feat);
+    const int streams = feat_dimension1(fcb);
+    for (int32 f = 0; f < n; ++f) {
+      std::vector<float> row;
+      for (int s = 0; s < streams; ++s) {
+        const int len = feat_dimension2(fcb, s);
+        row.insert(row.end(), feat[f][s], feat[f][s] + len);
+      }
+      out.push_back(std::move(row));
+    }
+    feat_array_free(feat);
+    ckd_free_2d(cep);
+    return out;
+  }
+
+  // Fits the acoustic model to `audio` (as heard: `pcm`) when it is noisy
+  // (adapt.h); puts the model back as it was for clean audio.
+  Status adapt(std::span<const float> audio, const std::vector<int16_t>& pcm) {
+    if (gaussians_ == nullptr) return {};
+    const bool noisy = estimate_snr_db(audio) < kAdaptBelowSnrDb;
+    if (!noisy && !adapted_) return {};
+    const MllrTransform t = estimate_mllr(*gaussians_, noisy ? features(pcm) : std::vector<std::vector<float>>{});
+    ps_mllr_t* mllr = nullptr;
+    SF_RETURN_IF_ERROR(
+        through_file("adapt.mllr", mllr_file_text(t), [&](const char* file) { mllr = ps_mllr_read(file); }));
+    if (mllr == nullptr) return internal_error("pocketsphinx: cannot read the transform that fits the model");
+    // The decoder keeps the transform and frees it with the next one.
+    ps_update_mllr(ps_, mllr);
+    adapted_ = noisy;
+    return {};
+  }
 
   // Phones of `word` in the dictionary; a word it lacks gets a
   // pronunciation from letter-to-sound rules, added to the decoder's
@@ -506,6 +570,10 @@ class SphinxEngine final : public Engine {
   std::string lm_search_;  // the normal language-model search's name
   // The length the acoustic model expects of each phone (phone_durations.h).
   std::map<std::string, double> phone_seconds_;
+  // The model's Gaussians, for fitting it to noisy audio (adapt.h); null
+  // when they could not be read (the model is then used as it is).
+  std::shared_ptr<const ModelGaussians> gaussians_;
+  bool adapted_ = false;   // whether the model is fitted to the last audio
   bool biased_ = false;    // whether kBiasedSearch is set up for targets_
   std::vector<std::string> requested_;  // as last given to set_targets()
   std::vector<Target> targets_;         // those the spotter searches for
@@ -538,6 +606,23 @@ const std::map<std::string, double>& model_phone_seconds(const std::filesystem::
       it->second = std::move(*read);
     } else {
       SF_LOG_WARN("{}; targeted search judges detections by a fixed length a phone", read.status().message());
+    }
+  }
+  return it->second;
+}
+
+// The Gaussians of the model in `hmm` (adapt.h), read once per process and
+// model; call under creation_mutex(). Null, with a warning, when they
+// cannot be read: noisy audio is then heard through the model as it is.
+std::shared_ptr<const ModelGaussians> model_gaussians(const std::filesystem::path& hmm, float var_floor) {
+  static std::map<std::string, std::shared_ptr<const ModelGaussians>> cache;
+  auto [it, added] = cache.try_emplace(hmm.string());
+  if (added) {
+    auto read = read_model_gaussians(hmm, var_floor);
+    if (read.ok()) {
+      it->second = std::make_shared<const ModelGaussians>(std::move(*read));
+    } else {
+      SF_LOG_WARN("{}; noisy audio is heard through the model as it is", read.status().message());
     }
   }
   return it->second;
@@ -580,7 +665,8 @@ Result<std::unique_ptr<Engine>> create_engine(const EngineOptions& options) {
     cmd_ln_free_r(config);
     return corrupt("pocketsphinx: cannot load the model in " + dir.string());
   }
-  auto engine = std::unique_ptr<Engine>(new SphinxEngine(ps, config, phone_seconds));
+  auto engine = std::unique_ptr<Engine>(
+      new SphinxEngine(ps, config, phone_seconds, model_gaussians(hmm, cmd_ln_float32_r(config, "-varfloor"))));
   if (!options.target_words.empty()) SF_RETURN_IF_ERROR(engine->set_targets(options.target_words));
   return engine;
 }
