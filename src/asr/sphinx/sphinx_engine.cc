@@ -613,16 +613,25 @@ const std::map<std::string, double>& model_phone_seconds(const std::filesystem::
 
 // The Gaussians of the model in `hmm` (adapt.h), read once per process and
 // model; call under creation_mutex(). Null, with a warning, when they
-// cannot be read: noisy audio is then heard through the model as it is.
+// cannot be read, and for a model with more than kMostGaussians a stream:
+// noisy audio is then heard through the model as it is.
 std::shared_ptr<const ModelGaussians> model_gaussians(const std::filesystem::path& hmm, float var_floor) {
+  // The fit weighs every Gaussian for every frame: affordable for a
+  // phonetically tied model (the embedded one has 5,376 a stream), not for
+  // a large continuous one.
+  constexpr int kMostGaussians = 32768;
   static std::map<std::string, std::shared_ptr<const ModelGaussians>> cache;
   auto [it, added] = cache.try_emplace(hmm.string());
   if (added) {
     auto read = read_model_gaussians(hmm, var_floor);
-    if (read.ok()) {
-      it->second = std::make_shared<const ModelGaussians>(std::move(*read));
-    } else {
+    if (!read.ok()) {
       SF_LOG_WARN("{}; noisy audio is heard through the model as it is", read.status().message());
+    } else if (!read->streams.empty() && read->streams.front().count > kMostGaussians) {
+      SF_LOG_INFO("the model in {} has {} Gaussians a stream, too many to fit to each noisy segment: "
+                  "noisy audio is heard through the model as it is",
+                  hmm.string(), read->streams.front().count);
+    } else {
+      it->second = std::make_shared<const ModelGaussians>(std::move(*read));
     }
   }
   return it->second;
