@@ -158,6 +158,7 @@ Stats accumulate(const ModelGaussians::Stream& g, const MllrTransform::Stream& t
       }
     }
     const float best = *std::max_element(ll.begin(), ll.end());
+    if (!std::isfinite(best)) continue;  // a frame that is not a number counts nothing
     double sum = 0;
     for (int k = 0; k < count; ++k) {
       if (ll[k] > best - 12) sum += std::exp(static_cast<double>(ll[k] - best));
@@ -273,6 +274,18 @@ MllrTransform estimate_mllr(const ModelGaussians& model,
           accumulate(g, t.streams[s], features, offset, std::max(1, options.frame_step));
       t.streams[s] = maximize(g, stats, options.prior_frames, options.variances);
       offset += g.dims;
+    }
+  }
+  // A fit that is not a number (statistics too large to hold) is no fit.
+  for (const auto& st : t.streams) {
+    for (const auto* v : {&st.a, &st.b, &st.h}) {
+      for (double x : *v) {
+        if (!std::isfinite(x)) {
+          MllrTransform none;
+          for (const auto& s : model.streams) none.streams.push_back(identity(s.dims));
+          return none;
+        }
+      }
     }
   }
   return t;

@@ -76,8 +76,9 @@ struct MllrOptions {
 };
 
 // The transform under which `model` best explains `features` (frames x the
-// streams' dimensions, concatenated in stream order). Identity for no
-// frames.
+// streams' dimensions, concatenated in stream order); a frame that is not
+// a number counts nothing. Identity for no frames, and when the fit comes
+// out not a number.
 MllrTransform estimate_mllr(const ModelGaussians& model,
                             const std::vector<std::vector<float>>& features,
                             const MllrOptions& options = {});

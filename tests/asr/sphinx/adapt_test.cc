@@ -123,6 +123,21 @@ TEST(EstimateMllr, LittleAudioMovesTheModelLittle) {
   EXPECT_EQ(none.streams[0].h, (std::vector<double>{1, 1}));
 }
 
+TEST(EstimateMllr, AFrameThatIsNotANumberCountsNothing) {
+  const ModelGaussians m = strewn_model();
+  auto frames = moved_frames(m, 0.8, 0.9, 1.0, -0.5, 200);
+  MllrOptions o;
+  o.frame_step = 1;
+  const MllrTransform clean = estimate_mllr(m, frames, o);
+  frames.insert(frames.begin() + 10, std::vector<float>{std::nanf(""), 1.0f});
+  frames.insert(frames.begin() + 20, std::vector<float>{2.0f, INFINITY});
+  const MllrTransform t = estimate_mllr(m, frames, o);
+  EXPECT_EQ(t.streams[0].a, clean.streams[0].a);
+  EXPECT_EQ(t.streams[0].b, clean.streams[0].b);
+  EXPECT_EQ(t.streams[0].h, clean.streams[0].h);
+  EXPECT_LT(t.streams[0].a[0], 0.95);
+}
+
 TEST(EstimateMllr, PocketSphinxReadsTheTransformFile) {
   const ModelGaussians m = strewn_model();
   const MllrTransform t = estimate_mllr(m, moved_frames(m, 0.8, 0.9, 1.0, -0.5, 500));
