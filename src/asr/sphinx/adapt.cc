@@ -178,9 +178,9 @@ Stats accumulate(const ModelGaussians::Stream& g, const MllrTransform::Stream& t
 }
 
 // The M-step over one stream: each row of [A b] in closed form (diagonal
-// covariances), drawn towards the identity by `prior` frames.
-MllrTransform::Stream maximize(const ModelGaussians::Stream& g, const Stats& s, double prior,
-                               bool variances) {
+// covariances), then the variance scale under the new means; both drawn
+// towards the identity by `prior` frames.
+MllrTransform::Stream maximize(const ModelGaussians::Stream& g, const Stats& s, double prior) {
   const int d = g.dims, count = g.count, n = d + 1;
   MllrTransform::Stream t = identity(d);
   double frames = 0;
@@ -212,19 +212,17 @@ MllrTransform::Stream maximize(const ModelGaussians::Stream& g, const Stats& s, 
     for (int j = 0; j < d; ++j) t.a[static_cast<size_t>(i) * d + j] = row[j];
     t.b[i] = row[d];
   }
-  if (variances) {
-    for (int i = 0; i < d; ++i) {
-      double num = 0;
-      for (int c = 0; c < count; ++c) {
-        if (s.n[c] <= 0) continue;
-        double m = t.b[i];
-        for (int j = 0; j < d; ++j)
-          m += t.a[static_cast<size_t>(i) * d + j] * g.mean[static_cast<size_t>(j) * count + c];
-        const size_t at = static_cast<size_t>(i) * count + c;
-        num += (s.xx[at] - 2 * m * s.x[at] + s.n[c] * m * m) / g.var[at];
-      }
-      t.h[i] = std::clamp((num + prior) / (frames + prior), 0.05, 4.0);
+  for (int i = 0; i < d; ++i) {
+    double num = 0;
+    for (int c = 0; c < count; ++c) {
+      if (s.n[c] <= 0) continue;
+      double m = t.b[i];
+      for (int j = 0; j < d; ++j)
+        m += t.a[static_cast<size_t>(i) * d + j] * g.mean[static_cast<size_t>(j) * count + c];
+      const size_t at = static_cast<size_t>(i) * count + c;
+      num += (s.xx[at] - 2 * m * s.x[at] + s.n[c] * m * m) / g.var[at];
     }
+    t.h[i] = std::clamp((num + prior) / (frames + prior), 0.05, 4.0);
   }
   return t;
 }
@@ -272,7 +270,7 @@ MllrTransform estimate_mllr(const ModelGaussians& model,
       const auto& g = model.streams[s];
       const Stats stats =
           accumulate(g, t.streams[s], features, offset, std::max(1, options.frame_step));
-      t.streams[s] = maximize(g, stats, options.prior_frames, options.variances);
+      t.streams[s] = maximize(g, stats, options.prior_frames);
       offset += g.dims;
     }
   }

@@ -71,8 +71,6 @@ struct MllrOptions {
   double prior_frames = 200;
   // Every how many frames one is used for the fit.
   int frame_step = 2;
-  // Whether the variances are scaled too.
-  bool variances = true;
 };
 
 // The transform under which `model` best explains `features` (frames x the
