@@ -13,13 +13,16 @@
 // stands for the speech it could hear (an unsupervised fit), and the
 // transform is drawn towards leaving the model as it is in proportion to
 // how little audio there is. The fit depends on the audio passed in and
-// nothing else.
+// nothing else. Audio under other voices (babble) is not fitted: the fit
+// would move the model towards the background speakers too
+// (fit_model_to()).
 #pragma once
 
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "asr/sphinx/denoise.h"
 #include "core/status.h"
 
 namespace sf::asr::sphinx {
@@ -27,12 +30,25 @@ namespace sf::asr::sphinx {
 // The version of how the model is fitted to the audio it hears, raised
 // whenever that changes; part of a PocketSphinx transcript's library key
 // (like kDenoiseVersion).
-inline constexpr int kAdaptVersion = 1;
+inline constexpr int kAdaptVersion = 2;
 
 // Audio whose estimated SNR (estimate_snr_db(), denoise.h) is below this
 // many dB is heard through a model fitted to it; cleaner audio through the
 // model as it is.
 inline constexpr double kAdaptBelowSnrDb = 30;
+
+// ... unless its noise is this unsteady (noise_spread_db(), denoise.h):
+// other voices (babble), loud enough to spread the quiet frames' energies
+// this far, are speech the fit would fit the model to as well. Steady
+// noise and a music bed spread less (denoise.h).
+inline constexpr double kAdaptMostSpreadDb = 4.5;
+
+// Whether audio of these noise levels (noise_levels(), denoise.h) is heard
+// through a model fitted to it: noisy (below kAdaptBelowSnrDb) and its
+// noise no more unsteady than kAdaptMostSpreadDb.
+inline bool fit_model_to(const NoiseLevels& noise) {
+  return noise.snr_db < kAdaptBelowSnrDb && noise.spread_db <= kAdaptMostSpreadDb;
+}
 
 // The Gaussians of a PocketSphinx acoustic model (its `means` and
 // `variances` files), per feature stream: Gaussian g's mean and variance of

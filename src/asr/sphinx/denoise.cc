@@ -130,6 +130,12 @@ double noise_spread_db(std::span<const float> audio, const DenoiseOptions& optio
   return estimate(analyse(audio), options).spread_db;
 }
 
+NoiseLevels noise_levels(std::span<const float> audio, const DenoiseOptions& options) {
+  if (audio.size() < static_cast<size_t>(kFrame)) return {std::numeric_limits<double>::infinity(), 0};
+  const NoiseEstimate e = estimate(analyse(audio), options);
+  return {e.snr_db, e.spread_db};
+}
+
 std::vector<float> denoise(std::span<const float> audio, const DenoiseOptions& options) {
   std::vector<float> out(audio.begin(), audio.end());
   if (audio.size() < static_cast<size_t>(kFrame)) return out;

@@ -58,6 +58,13 @@ double estimate_snr_db(std::span<const float> audio, const DenoiseOptions& optio
 // audio shorter than one frame.
 double noise_spread_db(std::span<const float> audio, const DenoiseOptions& options = {});
 
+// estimate_snr_db() and noise_spread_db() of `audio` from one analysis.
+struct NoiseLevels {
+  double snr_db = 0;
+  double spread_db = 0;
+};
+NoiseLevels noise_levels(std::span<const float> audio, const DenoiseOptions& options = {});
+
 // `audio` (16 kHz mono, any length) with its steady noise reduced, same
 // length and timing (no delay). Returns it unchanged when its estimated
 // SNR is at least options.clean_snr_db, or when its noise is not steady

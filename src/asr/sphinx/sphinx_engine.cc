@@ -297,7 +297,11 @@ class SphinxEngine final : public Engine {
   // (adapt.h); puts the model back as it was for clean audio.
   Status adapt(std::span<const float> audio, const std::vector<int16_t>& pcm) {
     if (gaussians_ == nullptr) return {};
-    const bool noisy = estimate_snr_db(audio) < kAdaptBelowSnrDb;
+    const NoiseLevels noise = noise_levels(audio);
+    const bool noisy = fit_model_to(noise);
+    SF_LOG_DEBUG("sphinx: {:.1f} s of audio, SNR {:.1f} dB, noise spread {:.1f} dB: heard through the model {}",
+                 static_cast<double>(audio.size()) / kSampleRate, noise.snr_db, noise.spread_db,
+                 noisy ? "fitted to it" : "as it is");
     if (!noisy && !adapted_) return {};
     const MllrTransform t = estimate_mllr(*gaussians_, noisy ? features(pcm) : std::vector<std::vector<float>>{});
     ps_mllr_t* mllr = nullptr;

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -44,6 +45,14 @@ TEST(ModelGaussians, AMissingOrBrokenFileIsNamed) {
   ASSERT_FALSE(broken.ok());
   EXPECT_NE(broken.status().message().find((dir / "variances").string()), std::string::npos);
   fs::remove_all(dir);
+}
+
+TEST(FitModelTo, NoisyAudioWhoseNoiseIsSteadyEnough) {
+  EXPECT_TRUE(fit_model_to({10, 1.5}));                       // pink noise at 10 dB
+  EXPECT_TRUE(fit_model_to({10, kAdaptMostSpreadDb}));        // a music bed spreads less
+  EXPECT_FALSE(fit_model_to({5, kAdaptMostSpreadDb + 0.5}));  // loud babble: other voices
+  EXPECT_FALSE(fit_model_to({kAdaptBelowSnrDb, 1.0}));        // clean enough as it is
+  EXPECT_FALSE(fit_model_to({std::numeric_limits<double>::infinity(), 0}));
 }
 
 // A model of one stream, two dimensions: 60 Gaussians of variance 0.5

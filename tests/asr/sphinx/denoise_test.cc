@@ -121,6 +121,23 @@ TEST(SphinxDenoise, NoiseThatComesAndGoesIsLeftAlone) {
   EXPECT_NE(denoise(under_crowd, loose), under_crowd);
 }
 
+TEST(SphinxDenoise, NoiseLevelsAreTheSnrAndTheSpreadFromOneAnalysis) {
+  const auto clean = bursts(6, 0.2f);
+  const auto crowd = fluctuating(clean.size(), 0.1f, 7);
+  std::vector<float> under_crowd(clean.size());
+  for (size_t i = 0; i < clean.size(); ++i) under_crowd[i] = clean[i] + crowd[i];
+  for (const std::vector<float>* audio : std::vector<const std::vector<float>*>{&clean, &under_crowd}) {
+    const NoiseLevels n = noise_levels(*audio);
+    EXPECT_EQ(n.snr_db, estimate_snr_db(*audio));
+    EXPECT_EQ(n.spread_db, noise_spread_db(*audio));
+  }
+  EXPECT_GT(noise_levels(under_crowd).spread_db, 4.0);
+  // Shorter than a frame: no estimate (as clean), no spread.
+  std::vector<float> tiny = {0.1f, -0.2f, 0.3f};
+  EXPECT_TRUE(std::isinf(noise_levels(tiny).snr_db));
+  EXPECT_EQ(noise_levels(tiny).spread_db, 0);
+}
+
 TEST(SphinxDenoise, OutputIsAFunctionOfTheInputAlone) {
   const auto clean = bursts(3, 0.2f);
   const auto n = noise(clean.size(), 0.05f, 3);
