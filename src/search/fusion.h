@@ -27,7 +27,7 @@ namespace sf::search {
 // 20, 10 and 5 dB, reverberation, the telephone band, speed 0.9 and 1.1;
 // heard through the model fitted to the noisy audio, asr/sphinx/adapt.h)
 // it keeps precision >= 0.9 in every condition but babble at 5 dB on four
-// of the seven voices (0.67, 0.78) and the telephone band on two (0.897).
+// of the seven voices (0.83, 0.88) and the telephone band on two (0.897).
 // 0.6 let it fall to 0.84 in the telephone band, 0.85 at pink 5 dB and
 // 0.87 at babble 10 dB; 0.75 finds up to 0.06 fewer of the words at 10 dB
 // (bench/RESULTS.md).
