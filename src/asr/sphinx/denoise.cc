@@ -136,11 +136,15 @@ NoiseLevels noise_levels(std::span<const float> audio, const DenoiseOptions& opt
   return {e.snr_db, e.spread_db};
 }
 
-std::vector<float> denoise(std::span<const float> audio, const DenoiseOptions& options) {
+std::vector<float> denoise(std::span<const float> audio, const DenoiseOptions& options, NoiseLevels* levels) {
   std::vector<float> out(audio.begin(), audio.end());
-  if (audio.size() < static_cast<size_t>(kFrame)) return out;
+  if (audio.size() < static_cast<size_t>(kFrame)) {
+    if (levels != nullptr) *levels = {std::numeric_limits<double>::infinity(), 0};
+    return out;
+  }
   Spectrum s = analyse(audio);
   const NoiseEstimate noise = estimate(s, options);
+  if (levels != nullptr) *levels = {noise.snr_db, noise.spread_db};
   if (!(noise.snr_db < options.clean_snr_db)) return out;
   if (noise.spread_db > options.steady_spread_db) return out;
 

@@ -68,7 +68,9 @@ NoiseLevels noise_levels(std::span<const float> audio, const DenoiseOptions& opt
 // `audio` (16 kHz mono, any length) with its steady noise reduced, same
 // length and timing (no delay). Returns it unchanged when its estimated
 // SNR is at least options.clean_snr_db, or when its noise is not steady
-// (noise_spread_db above options.steady_spread_db).
-std::vector<float> denoise(std::span<const float> audio, const DenoiseOptions& options = {});
+// (noise_spread_db above options.steady_spread_db). When `levels` is given
+// it receives noise_levels(audio), from the same analysis.
+std::vector<float> denoise(std::span<const float> audio, const DenoiseOptions& options = {},
+                           NoiseLevels* levels = nullptr);
 
 }  // namespace sf::asr::sphinx

@@ -197,14 +197,15 @@ class SphinxEngine final : public Engine {
     if (audio.empty()) return t;
     const int frate = cmd_ln_int32_r(config_, "-frate");
     // Steady noise is taken out first (denoise.h); clean audio passes as is.
-    const std::vector<float> heard = denoise(audio);
+    NoiseLevels noise;
+    const std::vector<float> heard = denoise(audio, {}, &noise);
     std::vector<int16_t> pcm(heard.size());
     for (size_t i = 0; i < heard.size(); ++i) {
       float v = std::clamp(heard[i], -1.0f, 1.0f);
       pcm[i] = static_cast<int16_t>(std::lrint(v * 32767.0f));
     }
     // The model is fitted to noisy audio (adapt.h); clean audio hears it as is.
-    SF_RETURN_IF_ERROR(adapt(audio, pcm));
+    SF_RETURN_IF_ERROR(adapt(noise, audio.size(), pcm));
     if (ps_start_utt(ps_) < 0) return internal_error("pocketsphinx: cannot start an utterance");
     if (ps_process_raw(ps_, pcm.data(), pcm.size(), FALSE, TRUE) < 0) {
       ps_end_utt(ps_);
@@ -293,14 +294,14 @@ class SphinxEngine final : public Engine {
     return out;
   }
 
-  // Fits the acoustic model to `audio` (as heard: `pcm`) when it is noisy
-  // (adapt.h); puts the model back as it was for clean audio.
-  Status adapt(std::span<const float> audio, const std::vector<int16_t>& pcm) {
+  // Fits the acoustic model to the audio of `samples` samples whose noise
+  // levels are `noise` (as heard: `pcm`) when fit_model_to() says so
+  // (adapt.h); puts the model back as it was for other audio.
+  Status adapt(const NoiseLevels& noise, size_t samples, const std::vector<int16_t>& pcm) {
     if (gaussians_ == nullptr) return {};
-    const NoiseLevels noise = noise_levels(audio);
     const bool noisy = fit_model_to(noise);
     SF_LOG_DEBUG("sphinx: {:.1f} s of audio, SNR {:.1f} dB, noise spread {:.1f} dB: heard through the model {}",
-                 static_cast<double>(audio.size()) / kSampleRate, noise.snr_db, noise.spread_db,
+                 static_cast<double>(samples) / kSampleRate, noise.snr_db, noise.spread_db,
                  noisy ? "fitted to it" : "as it is");
     if (!noisy && !adapted_) return {};
     const MllrTransform t = estimate_mllr(*gaussians_, noisy ? features(pcm) : std::vector<std::vector<float>>{});

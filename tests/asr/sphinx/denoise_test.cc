@@ -130,6 +130,11 @@ TEST(SphinxDenoise, NoiseLevelsAreTheSnrAndTheSpreadFromOneAnalysis) {
     const NoiseLevels n = noise_levels(*audio);
     EXPECT_EQ(n.snr_db, estimate_snr_db(*audio));
     EXPECT_EQ(n.spread_db, noise_spread_db(*audio));
+    // denoise() reports the levels of the analysis it makes.
+    NoiseLevels reported;
+    (void)denoise(*audio, {}, &reported);
+    EXPECT_EQ(reported.snr_db, n.snr_db);
+    EXPECT_EQ(reported.spread_db, n.spread_db);
   }
   EXPECT_GT(noise_levels(under_crowd).spread_db, 4.0);
   // Shorter than a frame: no estimate (as clean), no spread.
