@@ -55,6 +55,10 @@ nlohmann::json to_json(const Transcript& t) {
                            {"spotted", h.spotted}, {"spot_score", h.spot_score}, {"posterior", h.posterior},
                            {"biased_posterior", h.biased_posterior}};
       if (h.expected_seconds > 0) jh["expected_seconds"] = h.expected_seconds;
+      if (h.snr_db < TargetHit::kCleanSnrDb) {
+        jh["snr_db"] = h.snr_db;
+        jh["noise_spread_db"] = h.noise_spread_db;
+      }
       hits.push_back(std::move(jh));
     }
     j["hits"] = std::move(hits);
@@ -115,6 +119,10 @@ Result<Transcript> transcript_from_json(const nlohmann::json& j) {
       if (number(jh, "posterior", &v)) h.posterior = static_cast<float>(v);
       if (number(jh, "biased_posterior", &v)) h.biased_posterior = static_cast<float>(v);
       if (number(jh, "expected_seconds", &v) && v > 0) h.expected_seconds = static_cast<float>(v);
+      if (number(jh, "snr_db", &v) && v < TargetHit::kCleanSnrDb) {
+        h.snr_db = static_cast<float>(v);
+        if (number(jh, "noise_spread_db", &v) && v >= 0) h.noise_spread_db = static_cast<float>(v);
+      }
       if (auto sp = jh.find("spotted"); sp != jh.end() && sp->is_boolean()) h.spotted = sp->get<bool>();
       t.hits.push_back(std::move(h));
     }

@@ -51,6 +51,16 @@ struct TargetHit {
   // How long the acoustic model expects the phrase's phones to last, in
   // seconds (asr/sphinx/phone_durations.h; 0: unknown).
   float expected_seconds = 0;
+  // The noise of the audio the phrase was heard in (the segment decoded),
+  // as the engine measured it before decoding (asr/sphinx/denoise.h's
+  // NoiseLevels): the SNR in dB (kCleanSnrDb when there was no noise to
+  // measure, as in digital silence, or no measure was taken), and how far
+  // the energies of its quietest frames spread, in dB (steady noise
+  // spreads little; voices and music in the background spread more).
+  // search::confidence() trusts the spotter more in moderate steady noise.
+  static constexpr float kCleanSnrDb = 99;
+  float snr_db = kCleanSnrDb;
+  float noise_spread_db = 0;
 };
 
 struct Transcript {

@@ -192,7 +192,8 @@ int run_supercut(SupercutFlags f) {
       // Then the clip's confidence and each match: where, how sure, and why
       // (1 = one-best transcript, s = spotter score per phone and its
       // milliseconds per phone, p = lattice
-      // posterior, b = posterior in the decode biased towards the targets),
+      // posterior, b = posterior in the decode biased towards the targets,
+      // n = the SNR and the noise's spread where it was heard, in dB),
       // so a threshold can be picked.
       std::string why;
       for (const auto& m : c.matches) {
@@ -203,6 +204,9 @@ int run_supercut(SupercutFlags f) {
         if (e.phone_seconds > 0) ev += fmt::format("/{:.0f}ms", 1000 * e.phone_seconds);
         if (e.posterior > 0) ev += fmt::format("{}p{:.2f}", ev.empty() ? "" : ",", e.posterior);
         if (e.biased_posterior > 0) ev += fmt::format("{}b{:.2f}", ev.empty() ? "" : ",", e.biased_posterior);
+        if (e.snr_db < asr::TargetHit::kCleanSnrDb) {
+          ev += fmt::format("{}n{:.0f}/{:.1f}", ev.empty() ? "" : ",", e.snr_db, e.noise_spread_db);
+        }
         why += fmt::format("{}{}@{:.2f}={:.2f}({})", why.empty() ? "" : " ", m.query, m.start, m.confidence, ev);
       }
       std::printf("%s\t%.3f\t%.3f\t%s\t%.2f\t%s\n", c.path.c_str(), c.start, c.end, words.c_str(), c.confidence,

@@ -98,6 +98,10 @@ nlohmann::json evidence_to_json(const search::Evidence& e) {
   ev["biased_posterior"] = e.biased_posterior;
   if (e.phones > 0) ev["phones"] = e.phones;
   if (e.expected_seconds > 0) ev["expected_seconds"] = e.expected_seconds;
+  if (e.snr_db < asr::TargetHit::kCleanSnrDb) {
+    ev["snr_db"] = e.snr_db;
+    ev["noise_spread_db"] = e.noise_spread_db;
+  }
   return ev;
 }
 

@@ -193,7 +193,9 @@ struct CompilationReport {
 // A match's evidence as the report writes it: {"one_best", "word_probability"
 // (one-best only), "spotted", "spot_score" and "phone_seconds" (spotted
 // only, the detection's seconds per phone), "posterior",
-// "biased_posterior", "phones" (when known)}.
+// "biased_posterior", "phones" and "expected_seconds" (when known),
+// "snr_db" and "noise_spread_db" (when the engine measured noise where it
+// heard the match)}.
 nlohmann::json evidence_to_json(const search::Evidence& evidence);
 
 // A clip's matches as the report (and the service's clips_extracted)

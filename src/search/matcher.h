@@ -52,6 +52,10 @@ struct Evidence {
   // How long the acoustic model expects the query's phones to last
   // (asr::TargetHit::expected_seconds; 0: unknown).
   float expected_seconds = 0;
+  // The noise where the engine heard it (asr::TargetHit::snr_db and
+  // noise_spread_db; asr::TargetHit::kCleanSnrDb: clean or not measured).
+  float snr_db = asr::TargetHit::kCleanSnrDb;
+  float noise_spread_db = 0;
 };
 
 struct Match {

@@ -133,6 +133,23 @@ class TargetedSearch(unittest.TestCase):
         want, got, p = self.degraded()
         self.assertEqual(self.found(got), self.found(want), p.stdout)
 
+    # The evidence says what noise a word was heard in (the fusion trusts
+    # the spotter more in steady noise): the clean copy is at 30 dB or more
+    # (or has no noise to measure); pink noise at 20 dB reads below 30 dB.
+    def test_the_evidence_carries_the_noise_where_it_was_heard(self):
+        want, got, p = self.degraded()
+        clean = [m["evidence"] for c in want["clips"] for m in c["matches"]]
+        noisy = [m["evidence"] for c in got["clips"] for m in c["matches"] if m["evidence"]["spotted"]]
+        self.assertTrue(clean)
+        self.assertTrue(noisy, p.stdout)
+        for e in clean:
+            self.assertGreaterEqual(e.get("snr_db", 99), 30, e)
+        for e in noisy:
+            self.assertLess(e["snr_db"], 30, e)
+            self.assertGreater(e["snr_db"], 10, e)
+            self.assertGreaterEqual(e["noise_spread_db"], 0, e)
+        self.assertIn(",n", p.stdout)  # --dry-run shows it too
+
     # Under a babble of voices at 20 dB too: the babble is not steady, so
     # it is not denoised (subtracting one noise spectrum from it lost
     # "teachers" with this seed).

@@ -179,6 +179,65 @@ TEST(FusionTest, ADetectionIsJudgedAgainstTheLengthItsPhonesAreExpectedToLast) {
   EXPECT_LT(confidence(unknown), kDefaultMinConfidence);
 }
 
+TEST(FusionTest, ACandidateTheOneBestLacksIsTrustedMoreInModerateNoise) {
+  // A spotter-only detection, as long as people say the word.
+  Evidence clean;
+  clean.spotted = true;
+  clean.phones = 5;
+  clean.spot_score = -30;
+  clean.phone_seconds = 0.07f;
+  clean.expected_seconds = 0.35f;
+  auto at = [&](float snr, float spread) {
+    Evidence e = clean;
+    e.snr_db = snr;
+    e.noise_spread_db = spread;
+    return confidence(e);
+  };
+  // In clean audio the one-best transcript holds nearly every word: a
+  // candidate it lacks is held below the default threshold...
+  EXPECT_LT(confidence(clean), kDefaultMinConfidence);
+  EXPECT_FLOAT_EQ(at(45, 0.5f), confidence(clean));
+  // ...in steady noise at 15 dB it is kept; voices or music in the
+  // background imitate words more, so less is added there.
+  EXPECT_GT(at(15, 2), kDefaultMinConfidence);
+  EXPECT_GT(at(15, 2), at(15, 5));
+  EXPECT_GT(at(15, 5), confidence(clean));
+  // More noise makes all evidence weaker: nothing is added at 12 dB and
+  // below, and the trust rises with the SNR up to 15 dB.
+  EXPECT_FLOAT_EQ(at(12, 2), confidence(clean));
+  EXPECT_FLOAT_EQ(at(8, 6), confidence(clean));
+  float last = at(12, 2);
+  for (float snr = 12; snr <= 29; snr += 0.5f) {
+    EXPECT_GE(at(snr, 2), last) << snr;
+    EXPECT_GE(at(snr, 2), at(snr, 6)) << snr;
+    last = at(snr, 2);
+  }
+  // A one-best match is not affected.
+  Evidence heard;
+  heard.one_best = true;
+  heard.word_probability = 0.5f;
+  Evidence heard_in_noise = heard;
+  heard_in_noise.snr_db = 15;
+  heard_in_noise.noise_spread_db = 2;
+  EXPECT_FLOAT_EQ(confidence(heard_in_noise), confidence(heard));
+}
+
+TEST(FusionTest, TheCandidateCarriesTheNoiseWhereItWasHeard) {
+  const std::vector<std::string> queries = {"europe"};
+  asr::TargetHit quiet = spotted("europe", 1.0, 1.35, -30, 5);
+  asr::TargetHit noisy = spotted("europe", 1.05, 1.4, -32, 5);
+  noisy.snr_db = 14;
+  noisy.noise_spread_db = 2.5f;
+  asr::TargetHit elsewhere = spotted("europe", 6.0, 6.35, -30, 5);
+  auto out = fuse(0, {}, std::vector<asr::TargetHit>{quiet, noisy, elsewhere}, queries, 0.0);
+  ASSERT_EQ(out.size(), 2u);
+  // Hits of one place: the noisier measure is the candidate's.
+  EXPECT_FLOAT_EQ(out[0].evidence.snr_db, 14.0f);
+  EXPECT_FLOAT_EQ(out[0].evidence.noise_spread_db, 2.5f);
+  EXPECT_FLOAT_EQ(out[1].evidence.snr_db, asr::TargetHit::kCleanSnrDb);
+  EXPECT_GT(out[0].confidence, out[1].confidence);
+}
+
 TEST(FusionTest, HitJoinsTheOneBestMatchAtTheSamePlace) {
   const std::vector<std::string> queries = {"Budget"};
   std::vector<Match> m = {one_best("Budget", 1.0, 1.5)};

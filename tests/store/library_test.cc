@@ -125,6 +125,8 @@ TEST_F(LibraryTest, TargetedHitsAreKeptPerTranscriptAndSetOfTargets) {
   auto lib = Library::open(p);
   ASSERT_TRUE(lib.ok()) << lib.status().message();
   asr::TargetHit spotted{"budget", 2.25, 2.75, 6, true, -21.5f, 0.8125f, 0.625f, 0.375f};
+  spotted.snr_db = 14.5f;  // heard in noise
+  spotted.noise_spread_db = 2.25f;
   asr::TargetHit lattice{"climate change", 7.5, 8.5, 9, false, 0, 0.25f, 0};
   const Library::TargetSearch targets{{"budget", "climate change"}, 1, ""};
   // No transcript yet: nothing to attach hits to.
@@ -149,9 +151,12 @@ TEST_F(LibraryTest, TargetedHitsAreKeptPerTranscriptAndSetOfTargets) {
   EXPECT_FLOAT_EQ(a.posterior, 0.8125f);
   EXPECT_FLOAT_EQ(a.biased_posterior, 0.625f);
   EXPECT_FLOAT_EQ(a.expected_seconds, 0.375f);
+  EXPECT_FLOAT_EQ(a.snr_db, 14.5f);
+  EXPECT_FLOAT_EQ(a.noise_spread_db, 2.25f);
   EXPECT_EQ((**got)[1].query, "climate change");
   EXPECT_FALSE((**got)[1].spotted);
   EXPECT_FLOAT_EQ((**got)[1].expected_seconds, 0.0f);  // unknown stays unknown
+  EXPECT_FLOAT_EQ((**got)[1].snr_db, asr::TargetHit::kCleanSnrDb);  // clean stays clean
 
   // Another set, another pass version, another transcript key: not known.
   EXPECT_FALSE((*lib)->find_hits(key("fp1"), {{"budget"}, 1, ""})->has_value());

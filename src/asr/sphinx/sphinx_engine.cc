@@ -240,6 +240,12 @@ class SphinxEngine final : public Engine {
       t.segments.push_back(std::move(seg));
     }
     if (!targets_.empty()) SF_RETURN_IF_ERROR(search_targets(pcm, time_offset, frate, &t));
+    for (auto& h : t.hits) {
+      if (noise.snr_db < TargetHit::kCleanSnrDb) {
+        h.snr_db = static_cast<float>(noise.snr_db);
+        h.noise_spread_db = static_cast<float>(noise.spread_db);
+      }
+    }
     return t;
   }
 

@@ -11,7 +11,7 @@ namespace sf::asr::sphinx {
 // audio and targets: spotter thresholds, lattice candidates, scores),
 // raised whenever that changes; hits kept in the library by another
 // version are not reused.
-inline constexpr int kTargetedPassVersion = 3;
+inline constexpr int kTargetedPassVersion = 4;
 
 // Loads the acoustic model, language model and dictionary. options.model
 // may name a model folder holding en-us/, en-us.lm.bin and
