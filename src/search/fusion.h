@@ -28,9 +28,9 @@ namespace sf::search {
 // heard through the model fitted to the noisy audio, asr/sphinx/adapt.h)
 // it keeps precision >= 0.9 in every condition but babble at 5 dB on four
 // of the seven voices (0.83, 0.88) and the telephone band on two (0.897).
-// 0.6 let it fall to 0.84 in the telephone band, 0.85 at pink 5 dB and
-// 0.87 at babble 10 dB; 0.75 finds up to 0.06 fewer of the words at 10 dB
-// (bench/RESULTS.md).
+// With the trust that noise adds to candidates the one-best transcript
+// lacks, 0.6 lets it fall to 0.74-0.85 at pink and babble 10 dB and 0.78
+// at music 10 dB, for at most 0.08 more of the words (bench/RESULTS.md).
 inline constexpr double kDefaultMinConfidence = 0.75;
 
 // The phrase an engine searches for `query`: its tokens (tokenize())
