@@ -240,8 +240,10 @@ class SphinxEngine final : public Engine {
       t.segments.push_back(std::move(seg));
     }
     if (!targets_.empty()) SF_RETURN_IF_ERROR(search_targets(pcm, time_offset, frate, &t));
-    for (auto& h : t.hits) {
-      if (noise.snr_db < TargetHit::kCleanSnrDb) {
+    // Each hit carries the noise of the audio it was heard in; where none
+    // could be measured it keeps TargetHit::kCleanSnrDb.
+    if (noise.snr_db < TargetHit::kCleanSnrDb) {
+      for (auto& h : t.hits) {
         h.snr_db = static_cast<float>(noise.snr_db);
         h.noise_spread_db = static_cast<float>(noise.spread_db);
       }
